@@ -1,0 +1,458 @@
+import { mergeConfig } from './config.js';
+import { CircuitOpenError, TimeoutError, toError } from './errors.js';
+import { Events } from './events.js';
+import { FallbackCache, MISS } from './fallback.js';
+import { wantsSignal } from './signal.js';
+import { DeadlineQueue, type Deadline, type TimerArming } from './timeout.js';
+import {
+  CircuitState,
+  type CircuitBreakerConfig,
+  type CircuitBreakerEventName,
+  type CircuitBreakerStats,
+  type ExecutionResult,
+} from './types.js';
+import { FailureWindow } from './window.js';
+
+/** What a breaker takes from its registry. */
+export interface BreakerHost {
+  readonly now: () => number;
+  readonly events: Events;
+  readonly arming: TimerArming;
+}
+
+/** Each state carries only its own data. */
+type Phase =
+  | { readonly kind: CircuitState.CLOSED }
+  | {
+      readonly kind: CircuitState.OPEN;
+      /** When probes may start; null while held open by hand. */
+      readonly until: number | null;
+      /** Made on the first rejection of this period and shared by the rest. */
+      rejection: CircuitOpenError | null;
+    }
+  | {
+      readonly kind: CircuitState.HALF_OPEN;
+      /** Probes in flight. */
+      probes: number;
+      /** Probes that succeeded. */
+      successes: number;
+      rejection: CircuitOpenError | null;
+    };
+
+const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
+
+/** A breaker that was destroyed reports to nobody. */
+const DETACHED = new Events();
+
+/** One running call; it is its own entry in the deadline queue. */
+class Call implements Deadline {
+  done = false;
+  resolve: ((result: ExecutionResult<unknown>) => void) | null = null;
+  controller: AbortController | null = null;
+  callerSignal: AbortSignal | null = null;
+  onCallerAbort: (() => void) | null = null;
+
+  constructor(
+    readonly generation: number,
+    readonly start: number,
+    readonly deadline: number,
+    readonly admittedIn: CircuitState,
+    readonly cacheKey: string | undefined,
+  ) {}
+
+  /** Stops listening to the caller's signal. */
+  detach(): void {
+    if (this.onCallerAbort !== null) this.callerSignal!.removeEventListener('abort', this.onCallerAbort);
+  }
+}
+
+// The executor of `new Promise` hands its resolver here: one shared function instead of a
+// closure per call.
+let captured: ((result: ExecutionResult<unknown>) => void) | null = null;
+function capture(resolve: (result: ExecutionResult<unknown>) => void): void {
+  captured = resolve;
+}
+
+function failure(error: Error, rejected: boolean, state: CircuitState, time: number): ExecutionResult<never> {
+  return { success: false, data: undefined, error, fromCache: false, rejected, circuitState: state, executionTime: time };
+}
+
+function success<T>(data: T, fromCache: boolean, state: CircuitState, time: number): ExecutionResult<T> {
+  return { success: true, data, error: undefined, fromCache, rejected: fromCache, circuitState: state, executionTime: time };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    return typeof (value as PromiseLike<unknown>).then === 'function';
+  } catch {
+    return true; // Promise.resolve reads it again and turns the throw into a rejection
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unreachable: ${String(value)}`);
+}
+
+/**
+ * One executor's circuit: its state machine, counters, fallback cache and running calls.
+ *
+ * Every transition goes through {@link Breaker.#transition}, which also starts a new
+ * generation: a call remembers the generation it started in, and when it settles in a later
+ * one its outcome only reaches the request statistics, never the new period's state.
+ */
+export class Breaker {
+  readonly name: string;
+  #config: Readonly<CircuitBreakerConfig>;
+  readonly #now: () => number;
+  #events: Events;
+  readonly #window: FailureWindow;
+  readonly #cache: FallbackCache;
+  readonly #deadlines: DeadlineQueue<Call>;
+
+  #phase: Phase = CLOSED_PHASE;
+  #generation = 0;
+  /** Moves OPEN to HALF_OPEN on time; only armed while OPEN on its own timer. */
+  #reopenTimer: ReturnType<typeof setTimeout> | null = null;
+
+  #successful = 0;
+  #failed = 0;
+  #rejected = 0;
+  #consecutiveFailures = 0;
+  #consecutiveSuccesses = 0;
+  #timesOpened = 0;
+  #timesClosed = 0;
+  /** Times on the clock, NaN for never. */
+  #lastStateChange = NaN;
+  #lastFailure = NaN;
+  #lastSuccess = NaN;
+  /** Calls that ran (for the mean response time) and their total time. */
+  #ran = 0;
+  #totalTime = 0;
+
+  constructor(name: string, config: Readonly<CircuitBreakerConfig>, host: BreakerHost) {
+    this.name = name;
+    this.#config = config;
+    this.#now = host.now;
+    this.#events = host.events;
+    this.#window = new FailureWindow(config.failureThreshold, config.failureWindow);
+    this.#cache = new FallbackCache(config.fallbackMaxEntries);
+    this.#deadlines = new DeadlineQueue<Call>(host.now, host.arming, this.#expire);
+  }
+
+  get config(): Readonly<CircuitBreakerConfig> {
+    return this.#config;
+  }
+
+  /** Merges an already validated partial configuration; the state is kept. */
+  configure(partial: Partial<CircuitBreakerConfig>): void {
+    const config = mergeConfig(this.#config, partial);
+    this.#config = config;
+    this.#window.resize(config.failureThreshold, config.failureWindow);
+    this.#cache.resize(config.fallbackMaxEntries);
+    if (!config.cacheFallback) this.#cache.clear();
+  }
+
+  /** Runs `fn` if the circuit admits it; `fn` and options are already validated. */
+  execute(
+    fn: (signal?: AbortSignal) => unknown,
+    cacheKey: string | undefined,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<ExecutionResult<unknown>> {
+    const now = this.#now();
+    let phase = this.#phase;
+    if (phase.kind !== CircuitState.CLOSED) {
+      this.#refresh(now);
+      phase = this.#phase;
+      if (phase.kind === CircuitState.OPEN) return this.#reject(phase, cacheKey, now);
+      if (phase.kind === CircuitState.HALF_OPEN) {
+        if (phase.probes >= this.#config.successThreshold) return this.#reject(phase, cacheKey, now);
+        phase.probes++;
+      }
+    }
+    const timeout = this.#config.requestTimeout;
+    const call = new Call(this.#generation, now, now + timeout, phase.kind, cacheKey);
+    if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
+
+    let value: unknown;
+    try {
+      if (wantsSignal(fn)) {
+        call.controller = new AbortController();
+        value = fn(call.controller.signal);
+      } else {
+        value = fn();
+      }
+    } catch (thrown) {
+      return Promise.resolve(this.#settle(call, false, thrown));
+    }
+    if (!(value instanceof Promise) && !isThenable(value)) {
+      return Promise.resolve(this.#settle(call, true, value));
+    }
+    const pending = value instanceof Promise ? value : Promise.resolve(value);
+
+    if (timeout === Infinity && callerSignal === undefined) {
+      // Nothing can settle the call early, so fn's own promise carries the result.
+      return pending.then(
+        (data) => this.#settle(call, true, data),
+        (error) => this.#settle(call, false, error),
+      );
+    }
+    const result = new Promise<ExecutionResult<unknown>>(capture);
+    call.resolve = captured;
+    if (timeout !== Infinity) this.#deadlines.add(call);
+    if (callerSignal !== undefined) {
+      call.callerSignal = callerSignal;
+      call.onCallerAbort = () => this.#onCallerAbort(call);
+      callerSignal.addEventListener('abort', call.onCallerAbort, { once: true });
+    }
+    pending.then(
+      (data) => this.#finish(call, true, data),
+      (error) => this.#finish(call, false, error),
+    );
+    return result;
+  }
+
+  /** The state, after any transition that is due. */
+  state(): CircuitState {
+    this.#refresh(this.#now());
+    return this.#phase.kind;
+  }
+
+  /** A fresh snapshot of the statistics, after any transition that is due. */
+  stats(): CircuitBreakerStats {
+    this.#refresh(this.#now());
+    return this.#snapshot();
+  }
+
+  /** Forces OPEN and holds it there until closed or reset. */
+  open(): void {
+    const phase = this.#phase;
+    if (phase.kind === CircuitState.OPEN) {
+      if (phase.until === null) return;
+      // Already open on its timer: hold it, without a second opening.
+      this.#clearReopenTimer();
+      this.#phase = { kind: CircuitState.OPEN, until: null, rejection: null };
+      return;
+    }
+    this.#transition({ kind: CircuitState.OPEN, until: null, rejection: null }, this.#now());
+  }
+
+  /** Forces CLOSED and forgets the failures in the window. */
+  close(): void {
+    if (this.#phase.kind === CircuitState.CLOSED) this.#window.clear();
+    else this.#transition(CLOSED_PHASE, this.#now());
+  }
+
+  /** Back to the initial state: CLOSED, every counter zero, cache empty; configuration kept. */
+  reset(): void {
+    const wasClosed = this.#phase.kind === CircuitState.CLOSED;
+    this.#clearReopenTimer();
+    this.#phase = CLOSED_PHASE;
+    this.#generation++;
+    this.#window.clear();
+    this.#cache.clear();
+    this.#successful = this.#failed = this.#rejected = 0;
+    this.#consecutiveFailures = this.#consecutiveSuccesses = 0;
+    this.#timesOpened = this.#timesClosed = 0;
+    this.#lastStateChange = this.#lastFailure = this.#lastSuccess = NaN;
+    this.#ran = this.#totalTime = 0;
+    // Whoever watches for the circuit to close learns that it did.
+    if (!wasClosed) this.#announce('circuit:closed');
+  }
+
+  /**
+   * Stops every timer and detaches from the registry's events. Calls still running settle
+   * with their own outcome, but no longer time out and no longer touch any state.
+   */
+  destroy(): void {
+    this.#clearReopenTimer();
+    this.#deadlines.clear();
+    this.#generation++;
+    this.#phase = CLOSED_PHASE;
+    this.#events = DETACHED;
+  }
+
+  #reject(
+    phase: Exclude<Phase, { kind: CircuitState.CLOSED }>,
+    cacheKey: string | undefined,
+    now: number,
+  ): Promise<ExecutionResult<unknown>> {
+    this.#rejected++;
+    this.#events.emit('request:rejected', this.name);
+    if (this.#config.cacheFallback) {
+      const cached = this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
+      if (cached !== MISS) {
+        this.#events.emit('fallback:used', this.name);
+        return Promise.resolve(success(cached, true, phase.kind, 0));
+      }
+    }
+    const error = (phase.rejection ??=
+      phase.kind === CircuitState.OPEN
+        ? new CircuitOpenError(this.name, phase.until === null ? null : new Date(phase.until))
+        : new CircuitOpenError(this.name, null, true));
+    return Promise.resolve(failure(error, true, phase.kind, 0));
+  }
+
+  /** fn settled: the result, unless a timeout or the caller's abort already gave one. */
+  #finish(call: Call, ok: boolean, payload: unknown): void {
+    if (call.done) return;
+    if (call.deadline !== Infinity) this.#deadlines.settle(call);
+    else call.done = true;
+    call.detach();
+    call.resolve!(this.#settle(call, ok, payload));
+  }
+
+  /** The deadline queue found `call` past its deadline (and has marked it done). */
+  #expire = (call: Call, now: number): void => {
+    const error = new TimeoutError(this.name, call.deadline - call.start);
+    call.controller?.abort(error);
+    call.detach();
+    call.resolve!(this.#settle(call, false, error, now));
+  };
+
+  #onCallerAbort(call: Call): void {
+    if (call.done) return;
+    if (call.deadline !== Infinity) this.#deadlines.settle(call);
+    else call.done = true;
+    const reason: unknown = call.callerSignal!.reason;
+    call.controller?.abort(reason);
+    call.resolve!(this.#abandon(call, reason, true));
+  }
+
+  /** Accounts for a call's outcome and returns its result. */
+  #settle(call: Call, ok: boolean, payload: unknown, now = this.#now()): ExecutionResult<unknown> {
+    const time = now > call.start ? now - call.start : 0;
+    this.#ran++;
+    this.#totalTime += time;
+    if (ok) {
+      this.#successful++;
+      this.#lastSuccess = now;
+      if (this.#config.cacheFallback) this.#cache.store(call.cacheKey, payload, now);
+      if (call.generation === this.#generation) {
+        this.#consecutiveSuccesses++;
+        this.#consecutiveFailures = 0;
+      }
+      this.#events.emit('request:success', this.name, time);
+      // Checked after the event: a listener may have moved the circuit on.
+      const phase = this.#phase;
+      if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) {
+        phase.probes--;
+        if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
+      }
+      return success(payload, false, call.admittedIn, time);
+    }
+    const error = toError(payload);
+    this.#failed++;
+    this.#lastFailure = now;
+    if (call.generation === this.#generation) {
+      this.#consecutiveFailures++;
+      this.#consecutiveSuccesses = 0;
+    }
+    this.#events.emit('request:failure', this.name, error);
+    if (call.generation === this.#generation) {
+      const phase = this.#phase;
+      if (phase.kind === CircuitState.HALF_OPEN || this.#window.record(now)) this.#tripOpen(now);
+    }
+    return failure(error, false, call.admittedIn, time);
+  }
+
+  /** The caller gave up on the call: a failed request, but not the service's failure. */
+  #abandon(call: Call, reason: unknown, ran: boolean): ExecutionResult<unknown> {
+    const now = this.#now();
+    const time = ran && now > call.start ? now - call.start : 0;
+    if (ran) {
+      this.#ran++;
+      this.#totalTime += time;
+    }
+    this.#failed++;
+    const phase = this.#phase;
+    if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
+    const error = toError(reason);
+    this.#events.emit('request:failure', this.name, error);
+    return failure(error, false, call.admittedIn, time);
+  }
+
+  #tripOpen(now: number): void {
+    this.#transition({ kind: CircuitState.OPEN, until: now + this.#config.resetTimeout, rejection: null }, now);
+  }
+
+  /** OPEN on its own timer becomes HALF_OPEN once its time has come. */
+  #refresh(now: number): void {
+    const phase = this.#phase;
+    if (phase.kind === CircuitState.OPEN && phase.until !== null && now >= phase.until) {
+      this.#transition({ kind: CircuitState.HALF_OPEN, probes: 0, successes: 0, rejection: null }, phase.until);
+    }
+  }
+
+  #onReopenTimer = (): void => {
+    this.#reopenTimer = null;
+    const phase = this.#phase;
+    // A timer may fire a hair before the clock agrees; its time has come all the same.
+    if (phase.kind === CircuitState.OPEN && phase.until !== null) this.#refresh(Math.max(this.#now(), phase.until));
+  };
+
+  /** Every transition: leaves the old state, starts a generation, announces the new one. */
+  #transition(next: Phase, at: number): void {
+    this.#clearReopenTimer();
+    this.#phase = next;
+    this.#generation++;
+    this.#lastStateChange = at;
+    switch (next.kind) {
+      case CircuitState.OPEN:
+        this.#timesOpened++;
+        if (next.until !== null) {
+          const timer = setTimeout(this.#onReopenTimer, Math.max(0, next.until - at));
+          if (typeof timer === 'object') timer.unref?.();
+          this.#reopenTimer = timer;
+        }
+        this.#announce('circuit:opened');
+        break;
+      case CircuitState.HALF_OPEN:
+        this.#announce('circuit:half-open');
+        break;
+      case CircuitState.CLOSED:
+        this.#timesClosed++;
+        this.#window.clear();
+        this.#announce('circuit:closed');
+        break;
+      default:
+        assertNever(next);
+    }
+  }
+
+  #announce(event: Extract<CircuitBreakerEventName, `circuit:${string}`>): void {
+    if (this.#events.has(event)) this.#events.emit(event, this.name, this.#snapshot());
+  }
+
+  #clearReopenTimer(): void {
+    if (this.#reopenTimer !== null) {
+      clearTimeout(this.#reopenTimer);
+      this.#reopenTimer = null;
+    }
+  }
+
+  #snapshot(): CircuitBreakerStats {
+    const phase = this.#phase;
+    return {
+      executorName: this.name,
+      state: phase.kind,
+      totalRequests: this.#successful + this.#failed + this.#rejected,
+      successfulRequests: this.#successful,
+      failedRequests: this.#failed,
+      rejectedRequests: this.#rejected,
+      consecutiveFailures: this.#consecutiveFailures,
+      consecutiveSuccesses: this.#consecutiveSuccesses,
+      timesOpened: this.#timesOpened,
+      timesClosed: this.#timesClosed,
+      lastStateChange: toDate(this.#lastStateChange),
+      lastFailureTime: toDate(this.#lastFailure),
+      lastSuccessTime: toDate(this.#lastSuccess),
+      nextAttemptTime: phase.kind === CircuitState.OPEN && phase.until !== null ? new Date(phase.until) : null,
+      avgResponseTime: this.#ran === 0 ? 0 : this.#totalTime / this.#ran,
+    };
+  }
+}
+
+function toDate(time: number): Date | null {
+  return Number.isNaN(time) ? null : new Date(time);
+}

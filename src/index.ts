@@ -1,0 +1,183 @@
+/**
+ * In-process circuit breakers, one per executor name, for apps that call flaky external
+ * services.
+ *
+ * ```ts
+ * import * as circuitBreaker from 'executor-circuit-breaker';
+ *
+ * const result = await circuitBreaker.execute('notion', (signal) => fetch(url, { signal }));
+ * if (result.success) use(result.data);
+ * ```
+ *
+ * The functions below act on one default registry, made on first use. For isolated
+ * breakers (tests, tenants), {@link createRegistry} gives the same API on a new registry.
+ *
+ * @packageDocumentation
+ */
+import { formatStats as format } from './format.js';
+import { createRegistry, type CircuitBreakerRegistry } from './registry.js';
+import type {
+  CircuitBreakerConfig,
+  CircuitBreakerEvents,
+  CircuitBreakerStats,
+  CircuitState,
+  ExecuteOptions,
+  ExecutionResult,
+} from './types.js';
+
+export { DEFAULT_CONFIG } from './config.js';
+export { CircuitOpenError, TimeoutError } from './errors.js';
+export { createRegistry, type CircuitBreakerRegistry } from './registry.js';
+export {
+  CircuitState,
+  type CircuitBreakerConfig,
+  type CircuitBreakerEventName,
+  type CircuitBreakerEvents,
+  type CircuitBreakerStats,
+  type Clock,
+  type ExecuteOptions,
+  type ExecutionFailure,
+  type ExecutionResult,
+  type ExecutionSuccess,
+  type RegistryOptions,
+} from './types.js';
+
+let fallbackRegistry: CircuitBreakerRegistry | undefined;
+
+/** The registry behind the module functions, made on first use. */
+function registry(): CircuitBreakerRegistry {
+  return (fallbackRegistry ??= createRegistry());
+}
+
+/**
+ * Runs `fn` under the circuit of `executorName`, creating the breaker on first use.
+ *
+ * `fn` is called as `fn(signal)`: the signal aborts when the call times out or when
+ * `options.signal` aborts. A function written with an empty parameter list, such as
+ * `async () => ...`, cannot read the signal and is called without one.
+ *
+ * Never rejects because of `fn`: success, failure, timeout and rejection all resolve to an
+ * {@link ExecutionResult}. Rejects with a `TypeError`, changing nothing, only for a bad
+ * name, a `fn` that is not a function, or bad options.
+ *
+ * @example
+ * ```ts
+ * const result = await circuitBreaker.execute('notion', () => notion.pages.create(page));
+ * if (result.success) return result.data;
+ * if (result.rejected) console.log('Notion is down; next attempt at', result.error.nextAttemptTime);
+ * ```
+ */
+export function execute<T>(
+  executorName: string,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  options?: ExecuteOptions,
+): Promise<ExecutionResult<Awaited<T>>> {
+  return registry().execute(executorName, fn, options);
+}
+
+/**
+ * Merges `config` into the executor's configuration, creating its breaker; the circuit's
+ * state and counters are kept. Throws a `TypeError` or `RangeError` naming the key and
+ * value for an unknown key or a bad value, and then changes nothing.
+ */
+export function configure(executorName: string, config: Partial<CircuitBreakerConfig>): void {
+  registry().configure(executorName, config);
+}
+
+/** Adds a listener. One that throws is reported as a process warning and otherwise ignored. */
+export function on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {
+  registry().on(event, listener);
+}
+
+/** Removes a listener added with {@link on}. */
+export function off<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {
+  registry().off(event, listener);
+}
+
+/** The executor's state (after any transition that is due), or null if it has no breaker. */
+export function getState(executorName: string): CircuitState | null {
+  return registry().getState(executorName);
+}
+
+/** A fresh copy of the executor's statistics, or null if it has no breaker. */
+export function getStats(executorName: string): CircuitBreakerStats | null {
+  return registry().getStats(executorName);
+}
+
+/** Fresh statistics of every executor, by name, in creation order. */
+export function getAllStats(): Map<string, CircuitBreakerStats> {
+  return registry().getAllStats();
+}
+
+/** Returns the executor to CLOSED with every counter zero and an empty cache; keeps its configuration. */
+export function reset(executorName: string): void {
+  registry().reset(executorName);
+}
+
+/** {@link reset} for every executor. */
+export function resetAll(): void {
+  registry().resetAll();
+}
+
+/** Forces the circuit OPEN and holds it there (no automatic half-open) until closed or reset. */
+export function openCircuit(executorName: string): void {
+  registry().openCircuit(executorName);
+}
+
+/** Forces the circuit CLOSED and forgets the failures in its window. */
+export function closeCircuit(executorName: string): void {
+  registry().closeCircuit(executorName);
+}
+
+/** Whether the executor's circuit is OPEN (false if it has no breaker). */
+export function isOpen(executorName: string): boolean {
+  return registry().isOpen(executorName);
+}
+
+/** Whether the executor's circuit is CLOSED (false if it has no breaker). */
+export function isClosed(executorName: string): boolean {
+  return registry().isClosed(executorName);
+}
+
+/** Whether the executor's circuit is HALF_OPEN (false if it has no breaker). */
+export function isHalfOpen(executorName: string): boolean {
+  return registry().isHalfOpen(executorName);
+}
+
+/** The names of every executor with a breaker, in creation order. */
+export function getExecutors(): string[] {
+  return registry().getExecutors();
+}
+
+/**
+ * One executor's statistics as a block of text:
+ *
+ * ```text
+ * === Circuit Breaker: notion ===
+ * State: CLOSED
+ *
+ * Requests:
+ *   Total: 150
+ *   Successful: 145 (96.7%)
+ *   Failed: 5
+ *   Rejected: 0 (0.0%)
+ * ...
+ * ```
+ */
+export function formatStats(stats: CircuitBreakerStats): string {
+  return format(stats);
+}
+
+/** A table of every executor's state, requests, success rate and rejections. */
+export function getSummary(): string {
+  return registry().getSummary();
+}
+
+/**
+ * Removes every breaker (with its configuration), listener and timer, so the process can
+ * exit at once. The module stays usable. Calls still running settle with their own outcome
+ * but no longer time out.
+ */
+export function destroy(): void {
+  fallbackRegistry?.destroy();
+}

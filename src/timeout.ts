@@ -1,0 +1,176 @@
+/**
+ * Deadlines of running calls, and the signal handed to `fn`.
+ *
+ * A timer per call would cost a `setTimeout` + `clearTimeout` pair on every call, most of
+ * which finish long before their deadline. Instead each executor keeps its running calls
+ * in one queue ordered by deadline, with at most one timer for the earliest. Calls of one
+ * executor share one `requestTimeout` and start in order, so a new deadline almost always
+ * goes at the end.
+ *
+ * Even that one timer is only armed a loop turn after a call starts (one `setImmediate`
+ * shared by a whole registry): a call that settles within its own turn, as cached or
+ * in-memory work does, never costs a timer at all. None is left once every call has
+ * settled. The timer keeps the process alive while a call runs, as the call itself would:
+ * someone awaits its result, and a call that hangs on nothing must still time out.
+ */
+
+/** An entry of a {@link DeadlineQueue}: a running call. */
+export interface Deadline {
+  /** When the call times out, on the registry's clock. */
+  readonly deadline: number;
+  /** Set once the call has its result (settled, timed out or abandoned). */
+  done: boolean;
+}
+
+type Handle = ReturnType<typeof setTimeout>;
+
+/** Something whose timer {@link TimerArming} starts. */
+interface Armable {
+  arm(): void;
+}
+
+/** Arms deadline timers a loop turn late, with one `setImmediate` for many queues. */
+export class TimerArming {
+  #waiting: Armable[] = [];
+  #immediate: ReturnType<typeof setImmediate> | null = null;
+
+  /** Asks for `queue.arm()` to be called on the next loop turn. */
+  request(queue: Armable): void {
+    this.#waiting.push(queue);
+    if (this.#immediate === null) {
+      this.#immediate = setImmediate(this.#run);
+    }
+  }
+
+  /** Drops every pending request (the queues are being thrown away). */
+  cancel(): void {
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#immediate = null;
+    this.#waiting = [];
+  }
+
+  #run = (): void => {
+    this.#immediate = null;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const queue of waiting) queue.arm();
+  };
+}
+
+/**
+ * The running calls of one executor, ordered by deadline, and the one timer that expires
+ * them. Settled calls are dropped lazily, so settling is O(1) amortised.
+ */
+export class DeadlineQueue<E extends Deadline> {
+  #items: E[] = [];
+  /** Index of the first entry that may still be live. */
+  #head = 0;
+  /** Entries not yet done. */
+  #live = 0;
+  #timer: Handle | null = null;
+  #armRequested = false;
+  readonly #now: () => number;
+  readonly #arming: TimerArming;
+  readonly #expire: (entry: E, now: number) => void;
+
+  /** `expire` is called for each entry whose deadline has passed, already marked done. */
+  constructor(now: () => number, arming: TimerArming, expire: (entry: E, now: number) => void) {
+    this.#now = now;
+    this.#arming = arming;
+    this.#expire = expire;
+  }
+
+  add(entry: E): void {
+    const items = this.#items;
+    const n = items.length;
+    if (n === this.#head || items[n - 1]!.deadline <= entry.deadline) {
+      items.push(entry);
+    } else {
+      // Only after requestTimeout was lowered while calls were running.
+      let lo = this.#head;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (items[mid]!.deadline <= entry.deadline) lo = mid + 1;
+        else hi = mid;
+      }
+      items.splice(lo, 0, entry);
+      // An earlier deadline than the armed one: re-arm on the next turn.
+      if (lo === this.#head && this.#timer !== null) {
+        clearTimeout(this.#timer);
+        this.#timer = null;
+      }
+    }
+    this.#live++;
+    if (this.#timer === null && !this.#armRequested) {
+      this.#armRequested = true;
+      this.#arming.request(this);
+    }
+  }
+
+  /** Marks `entry` done and drops it; the timer goes with the last running call. */
+  settle(entry: E): void {
+    entry.done = true;
+    if (--this.#live === 0) {
+      this.#drain();
+      return;
+    }
+    const items = this.#items;
+    let head = this.#head;
+    while (items[head]!.done) head++;
+    this.#head = head;
+    // A long call at the head can hold many settled ones behind it: compact now and then.
+    const dead = items.length - head - this.#live;
+    if (dead > 64 && dead > this.#live) {
+      this.#items = items.filter((e, i) => i >= head && !e.done);
+      this.#head = 0;
+    }
+  }
+
+  /** Called by {@link TimerArming}: starts the timer for the earliest deadline. */
+  arm(): void {
+    this.#armRequested = false;
+    if (this.#live === 0 || this.#timer !== null) return;
+    const delay = Math.max(0, this.#items[this.#head]!.deadline - this.#now());
+    this.#timer = setTimeout(this.#fire, delay);
+  }
+
+  /** Forgets every call and stops the timer; the calls will never expire. */
+  clear(): void {
+    this.#drain();
+  }
+
+  #drain(): void {
+    this.#items = [];
+    this.#head = 0;
+    this.#live = 0;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #fire = (): void => {
+    this.#timer = null;
+    const now = this.#now();
+    const items = this.#items;
+    while (this.#head < items.length) {
+      const entry = items[this.#head]!;
+      if (!entry.done) {
+        if (entry.deadline > now) break;
+        entry.done = true;
+        this.#live--;
+        this.#expire(entry, now);
+        // The callback may have cleared the queue (a listener calling reset, say).
+        if (this.#items !== items) return;
+      }
+      this.#head++;
+    }
+    if (this.#live === 0) {
+      this.#drain();
+    } else if (this.#timer === null) {
+      const delay = Math.max(1, items[this.#head]!.deadline - now);
+      this.#timer = setTimeout(this.#fire, delay);
+    }
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The state of one executor's circuit.
+ *
+ * - `CLOSED`: calls pass through; failures are counted in a sliding window.
+ * - `OPEN`: calls are rejected without running; after `resetTimeout` the circuit
+ *   moves to `HALF_OPEN` by itself (unless it was opened by hand).
+ * - `HALF_OPEN`: up to `successThreshold` probe calls run at once to test recovery.
+ */
+export enum CircuitState {
+  CLOSED = 'CLOSED',
+  OPEN = 'OPEN',
+  HALF_OPEN = 'HALF_OPEN',
+}
+
+/**
+ * Settings of one executor's circuit breaker. Every duration is in milliseconds.
+ *
+ * | key | default |
+ * |---|---|
+ * | `failureThreshold` | 5 |
+ * | `failureWindow` | 60000 |
+ * | `resetTimeout` | 30000 |
+ * | `successThreshold` | 2 |
+ * | `requestTimeout` | 10000 (`Infinity` turns it off) |
+ * | `cacheFallback` | true |
+ * | `fallbackMaxAge` | 300000 |
+ * | `fallbackMaxEntries` | 100 |
+ */
+export interface CircuitBreakerConfig {
+  /** Failures within `failureWindow` that open the circuit. A positive integer. */
+  failureThreshold: number;
+  /** How long a failure keeps counting towards `failureThreshold`, in ms. */
+  failureWindow: number;
+  /** How long the circuit stays OPEN before it lets probes through, in ms. */
+  resetTimeout: number;
+  /** Probe successes in HALF_OPEN that close the circuit; also the most probes in flight at once. */
+  successThreshold: number;
+  /** How long one call may run before it fails with a `TimeoutError`, in ms; `Infinity` for no limit. */
+  requestTimeout: number;
+  /** Whether successful results are kept to answer calls rejected while the circuit is open. */
+  cacheFallback: boolean;
+  /** How old a kept result may be and still answer a rejected call, in ms. */
+  fallbackMaxAge: number;
+  /** How many results (one per `cacheKey`) each executor keeps at most. */
+  fallbackMaxEntries: number;
+}
+
+/** Options of one {@link execute} call. */
+export interface ExecuteOptions {
+  /** The caller's own signal: when it aborts, the call is abandoned and `fn`'s signal aborts too. */
+  signal?: AbortSignal;
+  /** The fallback cache entry this call reads and writes (default: one entry per executor). */
+  cacheKey?: string;
+}
+
+interface ExecutionResultBase {
+  /** Whether the value came from the fallback cache (only ever true on a rejected call). */
+  fromCache: boolean;
+  /** Whether the circuit refused to run `fn` (OPEN, or HALF_OPEN with every probe slot taken). */
+  rejected: boolean;
+  /** The state the call was admitted (or rejected) in. */
+  circuitState: CircuitState;
+  /** How long the call ran, in ms (0 for a rejected call). */
+  executionTime: number;
+}
+
+/** A call that produced a value: `fn`'s own, or a cached one when the circuit rejected the call. */
+export interface ExecutionSuccess<T> extends ExecutionResultBase {
+  success: true;
+  /** What `fn` returned (or the cached value when `fromCache` is true). */
+  data: T;
+  error?: undefined;
+}
+
+/** A call that failed, timed out, or was rejected with no cached value to fall back on. */
+export interface ExecutionFailure extends ExecutionResultBase {
+  success: false;
+  data?: undefined;
+  /**
+   * Why: what `fn` threw (a non-`Error` is wrapped, the original kept as `cause`), a
+   * `TimeoutError`, a `CircuitOpenError`, or the caller's abort reason.
+   */
+  error: Error;
+  fromCache: false;
+}
+
+/**
+ * What {@link execute} resolves to. `success` tells the two shapes apart, so after
+ * `if (result.success)` TypeScript knows `data` is there, and otherwise `error` is.
+ */
+export type ExecutionResult<T> = ExecutionSuccess<T> | ExecutionFailure;
+
+/** A snapshot of one executor's circuit and counters. Every call returns a fresh copy. */
+export interface CircuitBreakerStats {
+  executorName: string;
+  state: CircuitState;
+  /** Always `successfulRequests + failedRequests + rejectedRequests`. */
+  totalRequests: number;
+  successfulRequests: number;
+  failedRequests: number;
+  /** Calls the circuit refused to run, including those answered from the cache. */
+  rejectedRequests: number;
+  /** Failures since the last success. */
+  consecutiveFailures: number;
+  /** Successes since the last failure. */
+  consecutiveSuccesses: number;
+  /** Transitions into OPEN. */
+  timesOpened: number;
+  /** Transitions into CLOSED. */
+  timesClosed: number;
+  lastStateChange: Date | null;
+  lastFailureTime: Date | null;
+  lastSuccessTime: Date | null;
+  /** When the circuit will let probes through; null unless OPEN on its own timer. */
+  nextAttemptTime: Date | null;
+  /** Mean `executionTime` of the calls that ran (rejected calls excluded), in ms. */
+  avgResponseTime: number;
+}
+
+/** Every event and its listener's signature. */
+export interface CircuitBreakerEvents {
+  'circuit:opened': (executorName: string, stats: CircuitBreakerStats) => void;
+  'circuit:closed': (executorName: string, stats: CircuitBreakerStats) => void;
+  'circuit:half-open': (executorName: string, stats: CircuitBreakerStats) => void;
+  'request:success': (executorName: string, executionTime: number) => void;
+  'request:failure': (executorName: string, error: Error) => void;
+  'request:rejected': (executorName: string) => void;
+  'fallback:used': (executorName: string) => void;
+}
+
+/** The name of an event in {@link CircuitBreakerEvents}. */
+export type CircuitBreakerEventName = keyof CircuitBreakerEvents;
+
+/** Where a registry reads the time from, in ms since the epoch. */
+export interface Clock {
+  now(): number;
+}
+
+/** Options of {@link createRegistry}. */
+export interface RegistryOptions {
+  /** Configuration every breaker of the registry starts from (merged over the built-in defaults). */
+  defaults?: Partial<CircuitBreakerConfig>;
+  /** The clock (default `Date.now`, so fake timers drive it). */
+  clock?: Clock;
+}
