@@ -1,16 +1,17 @@
 /**
  * The sliding failure window: "have `threshold` failures happened within the last `span` ms?"
  *
- * Only the times of the last `threshold` failures can matter, so they are kept in a ring
- * of that size: memory is O(threshold) whatever the traffic, and recording is O(1). The
- * circuit should open exactly when the oldest of those failures is still inside the span.
- * Successes are not recorded: they do not erase failures that are still inside the span.
+ * The failure times are kept oldest first in a queue. Recording a failure first drops the
+ * ones that have aged out of the span, then the oldest beyond `threshold` (they can no
+ * longer matter), so the queue never holds more than `threshold` times and never more
+ * than the failures of the last `span` ms: memory is O(threshold) at worst, nothing for a
+ * healthy service, and recording is O(1) amortised. Successes are not recorded: they do
+ * not erase failures that are still inside the span.
  */
 export class FailureWindow {
-  /** Failure times, oldest at `#next` once the ring is full; made on the first failure. */
-  #times: number[] | null = null;
-  #next = 0;
-  #count = 0;
+  #times: number[] = [];
+  /** Index of the oldest time still kept; the ones before it are dropped lazily. */
+  #head = 0;
   #threshold: number;
   #span: number;
 
@@ -21,40 +22,37 @@ export class FailureWindow {
 
   /** Records a failure at `now`; returns true when the window has reached the threshold. */
   record(now: number): boolean {
-    const threshold = this.#threshold;
-    const times = (this.#times ??= new Array<number>(threshold).fill(0));
-    times[this.#next] = now;
-    this.#next = this.#next + 1 === threshold ? 0 : this.#next + 1;
-    if (this.#count < threshold) this.#count++;
-    // A failure at time f counts while now - f < span.
-    return this.#count === threshold && now - times[this.#next]! < this.#span;
+    const times = this.#times;
+    times.push(now);
+    return this.#trim(now) >= this.#threshold;
   }
 
   /** Forgets every failure. */
   clear(): void {
-    this.#next = 0;
-    this.#count = 0;
+    this.#times = [];
+    this.#head = 0;
   }
 
   /** Applies a new threshold and span, keeping the most recent failures that still fit. */
   resize(threshold: number, span: number): void {
-    this.#span = span;
-    if (threshold === this.#threshold) return;
-    const kept = this.#ordered().slice(-threshold);
     this.#threshold = threshold;
-    this.#times = null;
-    this.#next = 0;
-    this.#count = 0;
-    for (const t of kept) this.record(t);
+    this.#span = span;
+    const times = this.#times;
+    if (times.length > this.#head) this.#trim(times[times.length - 1]!);
   }
 
-  /** The recorded failure times, oldest first. */
-  #ordered(): number[] {
+  /** Drops what can no longer count at `now` and returns how many failures remain. */
+  #trim(now: number): number {
     const times = this.#times;
-    if (!times) return [];
-    const start = this.#count === this.#threshold ? this.#next : 0;
-    const out: number[] = [];
-    for (let i = 0; i < this.#count; i++) out.push(times[(start + i) % this.#threshold]!);
-    return out;
+    let head = this.#head;
+    // A failure at time f counts while now - f < span.
+    while (head < times.length && now - times[head]! >= this.#span) head++;
+    if (times.length - head > this.#threshold) head = times.length - this.#threshold;
+    if (head > 32 && head * 2 > times.length) {
+      times.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+    return times.length - head;
   }
 }
