@@ -81,7 +81,10 @@ export class Events {
     a: Parameters<CircuitBreakerEvents[E]>[0],
     b?: Parameters<CircuitBreakerEvents[E]>[1],
   ): void {
-    if (this.#counts[event] > 0) this.#emitter.emit(event, a, b);
+    if (this.#counts[event] === 0) return;
+    // Listeners get exactly the documented arguments: one for the events that carry one.
+    if (b === undefined) this.#emitter.emit(event, a);
+    else this.#emitter.emit(event, a, b);
   }
 
   /** Removes every listener. */

@@ -111,6 +111,7 @@ export class DeadlineQueue<E extends Deadline> {
   /** Marks `entry` done and drops it; the timer goes with the last running call. */
   settle(entry: E): void {
     entry.done = true;
+    if (this.#live === 0) return; // cleared while the call ran: nothing to drop
     if (--this.#live === 0) {
       this.#drain();
       return;

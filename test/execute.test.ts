@@ -1,0 +1,692 @@
+/**
+ * execute(executorName, fn, options?): result shapes, what counts as a failure, the signal
+ * handed to fn, the caller's own signal, and the fallback cache.
+ *
+ * Source of truth: /work/shared/CONTRACT.md ("execute") and docs/decisions.md ("Counting
+ * failures", "Timeouts and signals", "Rejections and the fallback cache").
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  CircuitOpenError,
+  CircuitState,
+  TimeoutError,
+  createRegistry,
+  type CircuitBreakerEventName,
+  type CircuitBreakerRegistry,
+} from '../src/index.js';
+
+const T0 = new Date('2030-01-01T00:00:00.000Z').getTime();
+const NAME = 'svc';
+const REQUEST_TIMEOUT = 1_000;
+const RESET_TIMEOUT = 5_000;
+
+// Captured before any test fakes the timers: one real turn of the event loop.
+const realSetImmediate = globalThis.setImmediate;
+const nextRealTurn = () => new Promise<void>((resolve) => realSetImmediate(() => resolve()));
+
+let reg: CircuitBreakerRegistry;
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: T0 });
+  reg = createRegistry({
+    defaults: { failureThreshold: 3, requestTimeout: REQUEST_TIMEOUT, resetTimeout: RESET_TIMEOUT },
+  });
+});
+
+afterEach(() => {
+  reg.destroy();
+  vi.useRealTimers();
+});
+
+// ---------------------------------------------------------------------------- helpers
+
+function deferred<T = string>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Tracks whether a promise has settled yet, without awaiting it. */
+function track<T>(promise: Promise<T>) {
+  const state = { settled: false, value: undefined as T | undefined };
+  promise.then((value) => {
+    state.settled = true;
+    state.value = value;
+  });
+  return state;
+}
+
+function failTimes(n: number, name = NAME) {
+  const all = [];
+  for (let i = 0; i < n; i++) {
+    all.push(
+      reg.execute(name, () => {
+        throw new Error('down');
+      }),
+    );
+  }
+  return Promise.all(all);
+}
+
+function recordEvents(): string[] {
+  const seen: string[] = [];
+  const names: CircuitBreakerEventName[] = [
+    'circuit:opened',
+    'circuit:closed',
+    'circuit:half-open',
+    'request:success',
+    'request:failure',
+    'request:rejected',
+    'fallback:used',
+  ];
+  for (const event of names) reg.on(event, () => seen.push(event));
+  return seen;
+}
+
+const hang = () => new Promise<never>(() => {});
+
+// ---------------------------------------------------------------------------- result shapes
+
+describe('result shapes', () => {
+  it('success: { success: true, data, fromCache: false, rejected: false, circuitState, executionTime }', async () => {
+    const result = await reg.execute(NAME, async () => ({ id: 42 }));
+    expect(result).toEqual({
+      success: true,
+      data: { id: 42 },
+      error: undefined,
+      fromCache: false,
+      rejected: false,
+      circuitState: CircuitState.CLOSED,
+      executionTime: 0,
+    });
+  });
+
+  it('failure: { success: false, error, fromCache: false, rejected: false, ... } with fn\'s own error', async () => {
+    const boom = new Error('boom');
+    const result = await reg.execute(NAME, async () => {
+      throw boom;
+    });
+    expect(result).toEqual({
+      success: false,
+      data: undefined,
+      error: boom,
+      fromCache: false,
+      rejected: false,
+      circuitState: CircuitState.CLOSED,
+      executionTime: 0,
+    });
+    expect(result.error).toBe(boom);
+  });
+
+  it('timeout: a failure whose error is a TimeoutError (name, executorName, timeout), executionTime = the timeout', async () => {
+    const pending = reg.execute(NAME, hang);
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    const result = await pending;
+
+    expect(result).toEqual({
+      success: false,
+      data: undefined,
+      error: expect.any(TimeoutError),
+      fromCache: false,
+      rejected: false,
+      circuitState: CircuitState.CLOSED,
+      executionTime: REQUEST_TIMEOUT,
+    });
+    const error = result.error as TimeoutError;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('TimeoutError');
+    expect(error.executorName).toBe(NAME);
+    expect(error.timeout).toBe(REQUEST_TIMEOUT);
+  });
+
+  it('does not time out one ms early', async () => {
+    const pending = track(reg.execute(NAME, hang));
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT - 1);
+    expect(pending.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pending.settled).toBe(true);
+  });
+
+  it('rejection (OPEN, no cache): { success: false, error: CircuitOpenError, fromCache: false, rejected: true, executionTime: 0 }', async () => {
+    await failTimes(3);
+    await vi.advanceTimersByTimeAsync(100);
+    const fn = vi.fn(() => 'never');
+    const result = await reg.execute(NAME, fn);
+
+    expect(fn).not.toHaveBeenCalled();
+    expect(result).toEqual({
+      success: false,
+      data: undefined,
+      error: expect.any(CircuitOpenError),
+      fromCache: false,
+      rejected: true,
+      circuitState: CircuitState.OPEN,
+      executionTime: 0,
+    });
+    const error = result.error as CircuitOpenError;
+    expect(error.name).toBe('CircuitOpenError');
+    expect(error.executorName).toBe(NAME);
+    expect(error.nextAttemptTime).toEqual(new Date(T0 + RESET_TIMEOUT));
+  });
+
+  it('executionTime is the time fn ran, in ms of (fake) time', async () => {
+    const pending = reg.execute(
+      NAME,
+      () => new Promise<string>((resolve) => setTimeout(() => resolve('late'), 250)),
+    );
+    await vi.advanceTimersByTimeAsync(250);
+    const result = await pending;
+    expect(result).toMatchObject({ success: true, data: 'late', executionTime: 250 });
+
+    const failing = reg.execute(
+      NAME,
+      () => new Promise<string>((_, reject) => setTimeout(() => reject(new Error('x')), 400)),
+    );
+    await vi.advanceTimersByTimeAsync(400);
+    expect(await failing).toMatchObject({ success: false, executionTime: 400 });
+  });
+
+  it('circuitState is the state the call was admitted in, not the state after it', async () => {
+    // A CLOSED call whose failure opens the circuit still reports CLOSED.
+    const results = await failTimes(3);
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+    expect(results[2]!.circuitState).toBe(CircuitState.CLOSED);
+
+    // A HALF_OPEN probe whose success closes the circuit still reports HALF_OPEN.
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    await reg.execute(NAME, () => 'probe 1');
+    const closing = await reg.execute(NAME, () => 'probe 2');
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+    expect(closing.circuitState).toBe(CircuitState.HALF_OPEN);
+  });
+});
+
+// ---------------------------------------------------------------------------- what fn may do
+
+describe('what fn may throw or return', () => {
+  it('a synchronous throw is a failure with that error', async () => {
+    const boom = new TypeError('sync boom');
+    const result = await reg.execute(NAME, () => {
+      throw boom;
+    });
+    expect(result).toMatchObject({ success: false, rejected: false, fromCache: false });
+    expect(result.error).toBe(boom);
+    expect(reg.getStats(NAME)!.failedRequests).toBe(1);
+  });
+
+  it.each([
+    ['a string', 'just a string', 'Non-Error thrown: "just a string"'],
+    ['a number', 42, 'Non-Error thrown: 42'],
+    ['null', null, 'Non-Error thrown: null'],
+    ['undefined', undefined, 'Non-Error thrown: undefined'],
+  ])('a thrown non-Error (%s) is wrapped in an Error keeping the original as cause', async (_kind, thrown, message) => {
+    const result = await reg.execute(NAME, () => {
+      throw thrown;
+    });
+    expect(result.success).toBe(false);
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error!.message).toBe(message);
+    expect(Object.hasOwn(result.error!, 'cause')).toBe(true);
+    expect(result.error!.cause).toBe(thrown);
+  });
+
+  it('a rejection with a non-Error object is wrapped, the very object kept as cause', async () => {
+    const reason = { code: 'ECONNRESET' };
+    const result = await reg.execute(NAME, () => Promise.reject(reason));
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error!.cause).toBe(reason);
+  });
+
+  it.each([
+    ['a number', 7],
+    ['an object', { ok: true }],
+    ['undefined', undefined],
+    ['null', null],
+  ])('a plain (non-promise) return value, %s, is a success with that value', async (_kind, value) => {
+    const result = await reg.execute(NAME, () => value);
+    expect(result).toEqual({
+      success: true,
+      data: value,
+      error: undefined,
+      fromCache: false,
+      rejected: false,
+      circuitState: CircuitState.CLOSED,
+      executionTime: 0,
+    });
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(1);
+  });
+
+  it('a thenable that fulfils is a success with its value', async () => {
+    const thenable = { then: (onFulfilled: (value: string) => void) => onFulfilled('from thenable') };
+    const result = await reg.execute(NAME, () => thenable as unknown as PromiseLike<string>);
+    expect(result).toMatchObject({ success: true, data: 'from thenable' });
+  });
+
+  it('a thenable that rejects is a failure with its reason', async () => {
+    const boom = new Error('thenable rejected');
+    const thenable = {
+      then: (_onFulfilled: unknown, onRejected: (reason: unknown) => void) => onRejected(boom),
+    };
+    const result = await reg.execute(NAME, () => thenable as unknown as PromiseLike<string>);
+    expect(result).toMatchObject({ success: false, rejected: false });
+    expect(result.error).toBe(boom);
+  });
+
+  it('a thenable that fulfils only later is awaited (and timed) like a promise', async () => {
+    const thenable = {
+      then: (onFulfilled: (value: string) => void) => {
+        setTimeout(() => onFulfilled('later'), 300);
+      },
+    };
+    const pending = reg.execute(NAME, () => thenable as unknown as PromiseLike<string>);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await pending).toMatchObject({ success: true, data: 'later', executionTime: 300 });
+  });
+
+  it('never rejects, whatever fn does', async () => {
+    const weird = [
+      () => {
+        throw new Error('sync');
+      },
+      () => {
+        throw Symbol('sym');
+      },
+      () => Promise.reject(undefined),
+      async () => {
+        throw 'async string';
+      },
+      () => ({
+        get then(): never {
+          throw new Error('then getter throws');
+        },
+      }),
+      () => ({
+        then() {
+          throw new Error('then throws');
+        },
+      }),
+      hang,
+    ];
+    const pending = weird.map((fn) => reg.execute(`svc-${weird.indexOf(fn)}`, fn as () => unknown));
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    const settled = await Promise.allSettled(pending);
+    for (const outcome of settled) {
+      expect(outcome.status).toBe('fulfilled');
+      const result = (outcome as PromiseFulfilledResult<Awaited<(typeof pending)[number]>>).value;
+      expect(result.success).toBe(false);
+      expect(result.error).toBeInstanceOf(Error);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------- fn's signal
+
+describe('the AbortSignal handed to fn', () => {
+  it('a fn that declares a parameter receives a live AbortSignal', async () => {
+    let received: unknown;
+    const result = await reg.execute(NAME, (signal) => {
+      received = signal;
+      return signal.aborted;
+    });
+    expect(received).toBeInstanceOf(AbortSignal);
+    expect(result.data).toBe(false);
+  });
+
+  it('the signal aborts on timeout, with the TimeoutError as its reason', async () => {
+    let received!: AbortSignal;
+    const onAbort = vi.fn();
+    const pending = reg.execute(NAME, (signal) => {
+      received = signal;
+      signal.addEventListener('abort', onAbort);
+      return hang();
+    });
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT - 1);
+    expect(received.aborted).toBe(false);
+
+    await vi.advanceTimersByTimeAsync(1);
+    const result = await pending;
+    expect(received.aborted).toBe(true);
+    expect(onAbort).toHaveBeenCalledTimes(1);
+    expect(received.reason).toBe(result.error);
+    expect(received.reason).toBeInstanceOf(TimeoutError);
+  });
+
+  it('a (...args) => fn receives a real AbortSignal', async () => {
+    const result = await reg.execute(NAME, (...args: unknown[]) => args);
+    expect(result.data).toHaveLength(1);
+    expect(result.data![0]).toBeInstanceOf(AbortSignal);
+  });
+
+  it('a (signal = fallback) => fn receives a real AbortSignal, not its default', async () => {
+    const fallback = 'no signal';
+    const result = await reg.execute(NAME, (signal: AbortSignal | string = fallback) => signal);
+    expect(result.data).toBeInstanceOf(AbortSignal);
+  });
+
+  it('a function with an empty parameter list as written is called with no argument', async () => {
+    const plain = await reg.execute(NAME, function () {
+      // eslint-disable-next-line prefer-rest-params
+      return arguments.length;
+    });
+    expect(plain.data).toBe(0);
+
+    const asyncFn = await reg.execute(NAME, async function () {
+      // eslint-disable-next-line prefer-rest-params
+      return arguments.length;
+    });
+    expect(asyncFn.data).toBe(0);
+  });
+
+  it('a bound function (source hidden) gets the signal', async () => {
+    function target(this: unknown, ...args: unknown[]) {
+      return args[0];
+    }
+    const result = await reg.execute(NAME, target.bind(null) as (signal: AbortSignal) => unknown);
+    expect(result.data).toBeInstanceOf(AbortSignal);
+  });
+});
+
+// ---------------------------------------------------------------------------- caller's signal
+
+describe("the caller's options.signal", () => {
+  it('aborting mid-call abandons the call at once: failure with the abort reason, fn\'s signal aborts too', async () => {
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    const d = deferred<string>();
+    let fnSignal!: AbortSignal;
+    const failures: Error[] = [];
+    reg.on('request:failure', (_name, error) => failures.push(error));
+
+    const pending = track(
+      reg.execute(
+        NAME,
+        (signal) => {
+          fnSignal = signal;
+          return d.promise;
+        },
+        { signal: controller.signal },
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(300);
+    expect(pending.settled).toBe(false);
+
+    controller.abort(reason);
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(pending.settled).toBe(true); // fn has not settled, the call has
+    expect(pending.value).toEqual({
+      success: false,
+      data: undefined,
+      error: reason,
+      fromCache: false,
+      rejected: false,
+      circuitState: CircuitState.CLOSED,
+      executionTime: 300,
+    });
+    expect(fnSignal.aborted).toBe(true);
+    expect(fnSignal.reason).toBe(reason);
+    expect(failures).toEqual([reason]);
+
+    // fn settling later changes nothing.
+    d.resolve('too late');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(0);
+  });
+
+  it('an abandoned call counts in failedRequests but not in the failure window, streaks or lastFailureTime', async () => {
+    reg.configure(NAME, { failureThreshold: 1 });
+    const controller = new AbortController();
+    const pending = reg.execute(NAME, (signal) => hang(), { signal: controller.signal });
+    controller.abort(new Error('bye'));
+    await pending;
+
+    const stats = reg.getStats(NAME)!;
+    expect(stats.state).toBe(CircuitState.CLOSED); // a real failure would have opened it
+    expect(stats.failedRequests).toBe(1);
+    expect(stats.totalRequests).toBe(1);
+    expect(stats.consecutiveFailures).toBe(0);
+    expect(stats.lastFailureTime).toBeNull();
+  });
+
+  it('an abandoned probe frees its slot and does not reopen the circuit', async () => {
+    reg.configure(NAME, { successThreshold: 1 });
+    await failTimes(3);
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    const controller = new AbortController();
+    const probe = reg.execute(NAME, () => hang(), { signal: controller.signal });
+    expect((await reg.execute(NAME, () => 'blocked')).rejected).toBe(true);
+
+    controller.abort(new Error('bye'));
+    await probe;
+    expect(reg.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+
+    const next = vi.fn(() => 'probe');
+    const result = await reg.execute(NAME, next);
+    expect(next).toHaveBeenCalledTimes(1);
+    expect(result.rejected).toBe(false);
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+  });
+
+  it('an already-aborted signal means fn is not called', async () => {
+    reg.configure(NAME, { failureThreshold: 1 });
+    const reason = new Error('aborted before the call');
+    const fn = vi.fn(() => 'never');
+
+    const result = await reg.execute(NAME, fn, { signal: AbortSignal.abort(reason) });
+
+    expect(fn).not.toHaveBeenCalled();
+    expect(result).toMatchObject({ success: false, rejected: false, fromCache: false, executionTime: 0 });
+    expect(result.error).toBe(reason);
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+  });
+
+  it('a signal that never aborts changes nothing', async () => {
+    const controller = new AbortController();
+    const result = await reg.execute(NAME, async () => 'ok', { signal: controller.signal });
+    expect(result).toMatchObject({ success: true, data: 'ok' });
+  });
+});
+
+// ---------------------------------------------------------------------------- fallback cache
+
+describe('the fallback cache', () => {
+  it('answers a rejected call with { success: true, data: cached, fromCache: true, rejected: true }', async () => {
+    await reg.execute(NAME, async () => 'cached value');
+    reg.openCircuit(NAME);
+    const events = recordEvents();
+    const fn = vi.fn(() => 'fresh');
+
+    const result = await reg.execute(NAME, fn);
+
+    expect(fn).not.toHaveBeenCalled();
+    expect(result).toEqual({
+      success: true,
+      data: 'cached value',
+      error: undefined,
+      fromCache: true,
+      rejected: true,
+      circuitState: CircuitState.OPEN,
+      executionTime: 0,
+    });
+    expect(events).toEqual(['request:rejected', 'fallback:used']);
+    expect(reg.getStats(NAME)!.rejectedRequests).toBe(1);
+  });
+
+  it('fires request:rejected but not fallback:used when there is nothing cached', async () => {
+    reg.openCircuit(NAME);
+    const events = recordEvents();
+    const result = await reg.execute(NAME, () => 'x');
+    expect(result.error).toBeInstanceOf(CircuitOpenError);
+    expect(events).toEqual(['request:rejected']);
+  });
+
+  it('keeps the latest success; a failure does not overwrite it', async () => {
+    await reg.execute(NAME, () => 'first');
+    await reg.execute(NAME, () => 'second');
+    await reg.execute(NAME, () => {
+      throw new Error('x');
+    });
+    reg.openCircuit(NAME);
+    expect((await reg.execute(NAME, () => 'x')).data).toBe('second');
+  });
+
+  it('keeps one entry per options.cacheKey, and a default entry for calls without a key', async () => {
+    await reg.execute(NAME, () => 'A', { cacheKey: 'a' });
+    await reg.execute(NAME, () => 'B', { cacheKey: 'b' });
+    await reg.execute(NAME, () => 'default');
+    reg.openCircuit(NAME);
+
+    expect(await reg.execute(NAME, () => 'x', { cacheKey: 'a' })).toMatchObject({ data: 'A', fromCache: true });
+    expect(await reg.execute(NAME, () => 'x', { cacheKey: 'b' })).toMatchObject({ data: 'B', fromCache: true });
+    expect(await reg.execute(NAME, () => 'x')).toMatchObject({ data: 'default', fromCache: true });
+    const missing = await reg.execute(NAME, () => 'x', { cacheKey: 'c' });
+    expect(missing).toMatchObject({ success: false, fromCache: false, rejected: true });
+    expect(missing.error).toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('keeps caches per executor', async () => {
+    await reg.execute('one', () => 'from one');
+    reg.openCircuit('two');
+    const result = await reg.execute('two', () => 'x');
+    expect(result.fromCache).toBe(false);
+    expect(result.error).toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('is bounded by fallbackMaxEntries, dropping the least recently stored key first', async () => {
+    reg.configure(NAME, { fallbackMaxEntries: 2 });
+    await reg.execute(NAME, () => 'A', { cacheKey: 'a' });
+    await reg.execute(NAME, () => 'B', { cacheKey: 'b' });
+    await reg.execute(NAME, () => 'C', { cacheKey: 'c' }); // evicts a
+    reg.openCircuit(NAME);
+
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'a' })).fromCache).toBe(false);
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'b' })).data).toBe('B');
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'c' })).data).toBe('C');
+  });
+
+  it('is an LRU: storing a key again makes it recent, so the other one goes first', async () => {
+    reg.configure(NAME, { fallbackMaxEntries: 2 });
+    await reg.execute(NAME, () => 'A1', { cacheKey: 'a' });
+    await reg.execute(NAME, () => 'B', { cacheKey: 'b' });
+    await reg.execute(NAME, () => 'A2', { cacheKey: 'a' });
+    await reg.execute(NAME, () => 'C', { cacheKey: 'c' }); // evicts b, the least recently used
+    reg.openCircuit(NAME);
+
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'a' })).data).toBe('A2');
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'b' })).fromCache).toBe(false);
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'c' })).data).toBe('C');
+  });
+
+  it('keeps the default entry besides the fallbackMaxEntries keyed ones', async () => {
+    reg.configure(NAME, { fallbackMaxEntries: 1 });
+    await reg.execute(NAME, () => 'default');
+    await reg.execute(NAME, () => 'A', { cacheKey: 'a' });
+    await reg.execute(NAME, () => 'B', { cacheKey: 'b' });
+    reg.openCircuit(NAME);
+
+    expect((await reg.execute(NAME, () => 'x')).data).toBe('default');
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'b' })).data).toBe('B');
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'a' })).fromCache).toBe(false);
+  });
+
+  it('answers only while the value is younger than fallbackMaxAge (fake time)', async () => {
+    reg.configure(NAME, { fallbackMaxAge: 1_000 });
+    await reg.execute(NAME, () => 'default');
+    await reg.execute(NAME, () => 'keyed', { cacheKey: 'k' });
+    reg.openCircuit(NAME);
+
+    await vi.advanceTimersByTimeAsync(999);
+    expect((await reg.execute(NAME, () => 'x')).data).toBe('default');
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'k' })).data).toBe('keyed');
+
+    await vi.advanceTimersByTimeAsync(1);
+    const stale = await reg.execute(NAME, () => 'x');
+    expect(stale).toMatchObject({ success: false, fromCache: false, rejected: true });
+    expect(stale.error).toBeInstanceOf(CircuitOpenError);
+    expect((await reg.execute(NAME, () => 'x', { cacheKey: 'k' })).fromCache).toBe(false);
+  });
+
+  it('a new fallbackMaxAge applies at once to values already stored', async () => {
+    await reg.execute(NAME, () => 'v');
+    reg.openCircuit(NAME);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect((await reg.execute(NAME, () => 'x')).fromCache).toBe(true);
+
+    reg.configure(NAME, { fallbackMaxAge: 1_000 });
+    expect((await reg.execute(NAME, () => 'x')).fromCache).toBe(false);
+  });
+
+  it('with cacheFallback: false a rejection gives CircuitOpenError with executorName and nextAttemptTime', async () => {
+    reg.configure(NAME, { cacheFallback: false });
+    await reg.execute(NAME, () => 'would be cached');
+    await vi.advanceTimersByTimeAsync(10);
+    await failTimes(3);
+    const events = recordEvents();
+
+    const result = await reg.execute(NAME, () => 'x');
+
+    expect(result).toMatchObject({ success: false, fromCache: false, rejected: true, circuitState: CircuitState.OPEN });
+    const error = result.error as CircuitOpenError;
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect(error.name).toBe('CircuitOpenError');
+    expect(error.executorName).toBe(NAME);
+    expect(error.nextAttemptTime).toEqual(new Date(T0 + 10 + RESET_TIMEOUT));
+    expect(events).toEqual(['request:rejected']);
+  });
+
+  it('turning cacheFallback off empties the cache', async () => {
+    await reg.execute(NAME, () => 'v');
+    reg.configure(NAME, { cacheFallback: false });
+    reg.configure(NAME, { cacheFallback: true });
+    reg.openCircuit(NAME);
+    expect((await reg.execute(NAME, () => 'x')).fromCache).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------- late results
+
+describe('after a timeout, whatever fn does later is ignored', () => {
+  it('a late rejection of a timed-out fn produces no unhandled rejection and is not counted again', async () => {
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const pending = reg.execute(
+        NAME,
+        () => new Promise((_, reject) => setTimeout(() => reject(new Error('late')), 2_000)),
+      );
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+      expect((await pending).error).toBeInstanceOf(TimeoutError);
+
+      await vi.advanceTimersByTimeAsync(2_000); // fn rejects now
+      await nextRealTurn();
+      await nextRealTurn();
+
+      expect(unhandled).not.toHaveBeenCalled();
+      const stats = reg.getStats(NAME)!;
+      expect(stats.failedRequests).toBe(1);
+      expect(stats.totalRequests).toBe(1);
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
+  it('a late success of a timed-out fn is ignored (not a success, not cached)', async () => {
+    const pending = reg.execute(
+      NAME,
+      () => new Promise((resolve) => setTimeout(() => resolve('late value'), 2_000)),
+    );
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    expect((await pending).success).toBe(false);
+    await vi.advanceTimersByTimeAsync(2_000);
+
+    const stats = reg.getStats(NAME)!;
+    expect(stats.successfulRequests).toBe(0);
+    expect(stats.failedRequests).toBe(1);
+    reg.openCircuit(NAME);
+    expect((await reg.execute(NAME, () => 'x')).fromCache).toBe(false);
+  });
+});

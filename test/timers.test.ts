@@ -1,0 +1,393 @@
+/**
+ * Timers: what the library leaves on the event loop, how many deadline timers many calls
+ * cost, that the OPEN -> HALF_OPEN timer never keeps a process alive, and destroy().
+ *
+ * Source of truth: /work/shared/CONTRACT.md ("States and transitions", "execute", "Time")
+ * and docs/decisions.md ("Half-open", "Timeouts and signals" > Timers, "Lifetime").
+ */
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  CircuitState,
+  TimeoutError,
+  createRegistry,
+  type CircuitBreakerRegistry,
+  type ExecutionResult,
+} from '../src/index.js';
+
+const T0 = new Date('2030-01-01T00:00:00.000Z').getTime();
+const NAME = 'svc';
+const REQUEST_TIMEOUT = 1_000;
+const RESET_TIMEOUT = 5_000;
+const DIST = '/work/main/dist/index.js';
+
+let reg: CircuitBreakerRegistry;
+
+afterEach(() => {
+  vi.restoreAllMocks(); // before useRealTimers, so a spy never reinstalls a fake function
+  reg?.destroy();
+  vi.useRealTimers();
+});
+
+// ---------------------------------------------------------------------------- helpers
+
+function deferred<T = string>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Tracks whether a call has settled yet, without awaiting it. */
+function track<T>(promise: Promise<ExecutionResult<T>>) {
+  const state = { settled: false, result: undefined as ExecutionResult<T> | undefined };
+  promise.then((result) => {
+    state.settled = true;
+    state.result = result;
+  });
+  return state;
+}
+
+const hang = (_signal: AbortSignal) => new Promise<never>(() => {});
+
+async function failTimes(n: number, name = NAME): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await reg.execute(name, () => {
+      throw new Error('down');
+    });
+  }
+}
+
+/** Spies on the global setTimeout (the fake one when fake timers are on), calling through. */
+function spyOnSetTimeout() {
+  return vi.spyOn(globalThis, 'setTimeout');
+}
+
+function useFakeTimeRegistry(defaults: Parameters<typeof createRegistry>[0] = {}) {
+  vi.useFakeTimers({ now: T0 });
+  reg = createRegistry({
+    defaults: { failureThreshold: 3, requestTimeout: REQUEST_TIMEOUT, resetTimeout: RESET_TIMEOUT },
+    ...defaults,
+  });
+}
+
+// ---------------------------------------------------------------------------- nothing left behind
+
+describe('no timer is left once calls have settled and circuits are closed', () => {
+  beforeEach(() => useFakeTimeRegistry());
+
+  it('leaves zero timers after a mix of sync, async, slow and failing calls', async () => {
+    const slow = deferred<string>();
+    const calls = Promise.all([
+      reg.execute(NAME, () => 'sync'),
+      reg.execute(NAME, async () => 'async'),
+      reg.execute(NAME, () => slow.promise),
+      reg.execute(NAME, async () => {
+        throw new Error('failed');
+      }),
+      reg.execute('other', (signal) => Promise.resolve(signal.aborted)),
+    ]);
+    await vi.advanceTimersByTimeAsync(300);
+    slow.resolve('slow');
+    const results = await calls;
+
+    expect(results.map((r) => r.success)).toEqual([true, true, true, false, true]);
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('clears the deadline timer as soon as fn settles', async () => {
+    const slow = deferred<string>();
+    const call = reg.execute(NAME, () => slow.promise);
+    await vi.advanceTimersByTimeAsync(0); // one loop turn: the deadline timer is armed
+    expect(vi.getTimerCount()).toBe(1);
+
+    await vi.advanceTimersByTimeAsync(200);
+    slow.resolve('done');
+    expect((await call).data).toBe('done');
+
+    expect(vi.getTimerCount()).toBe(0); // without advancing the clock any further
+  });
+
+  it('calls that settle within their own loop turn never start a setTimeout', async () => {
+    const setTimeoutSpy = spyOnSetTimeout();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => reg.execute(NAME, async (signal) => (signal.aborted ? -1 : i))),
+    );
+    expect(results.every((r) => r.success)).toBe(true);
+
+    await vi.advanceTimersByTimeAsync(0); // let the arming turn pass
+    expect(setTimeoutSpy).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a timed-out call leaves no timer behind (circuit still closed)', async () => {
+    const call = reg.execute(NAME, hang);
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    expect((await call).error).toBeInstanceOf(TimeoutError);
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------- one timer per executor
+
+describe('the running calls of an executor share one deadline timer', () => {
+  beforeEach(() => useFakeTimeRegistry({ defaults: { failureThreshold: 20_000, requestTimeout: REQUEST_TIMEOUT } }));
+
+  it('10,000 concurrent hanging calls cost at most two timers and all time out at requestTimeout', async () => {
+    const setTimeoutSpy = spyOnSetTimeout();
+    const calls = Array.from({ length: 10_000 }, () => track(reg.execute(NAME, hang)));
+    expect(vi.getTimerCount()).toBeLessThanOrEqual(2);
+
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT - 1);
+    expect(vi.getTimerCount()).toBeLessThanOrEqual(2);
+    expect(setTimeoutSpy.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(calls.filter((c) => c.settled)).toHaveLength(0);
+
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls.filter((c) => c.settled)).toHaveLength(10_000);
+    const wrong = calls.filter(
+      (c) =>
+        c.result!.success ||
+        !(c.result!.error instanceof TimeoutError) ||
+        c.result!.executionTime !== REQUEST_TIMEOUT,
+    );
+    expect(wrong).toHaveLength(0);
+    expect(setTimeoutSpy.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(reg.getStats(NAME)!.failedRequests).toBe(10_000);
+  });
+
+  it('calls started at different times each time out at their own deadline, still with one timer', async () => {
+    const setTimeoutSpy = spyOnSetTimeout();
+    const batches: ReturnType<typeof track>[][] = [];
+    for (let b = 0; b < 3; b++) {
+      batches.push(Array.from({ length: 1_000 }, () => track(reg.execute(NAME, hang))));
+      expect(vi.getTimerCount()).toBeLessThanOrEqual(2);
+      await vi.advanceTimersByTimeAsync(300); // batches start at t = 0, 300, 600
+    }
+    const settledPerBatch = () => batches.map((batch) => batch.filter((c) => c.settled).length);
+
+    // now t = 900
+    await vi.advanceTimersByTimeAsync(99);
+    expect(settledPerBatch()).toEqual([0, 0, 0]);
+    await vi.advanceTimersByTimeAsync(1); // t = 1000
+    expect(settledPerBatch()).toEqual([1_000, 0, 0]);
+    expect(vi.getTimerCount()).toBeLessThanOrEqual(2);
+    await vi.advanceTimersByTimeAsync(299); // t = 1299
+    expect(settledPerBatch()).toEqual([1_000, 0, 0]);
+    await vi.advanceTimersByTimeAsync(1); // t = 1300
+    expect(settledPerBatch()).toEqual([1_000, 1_000, 0]);
+    await vi.advanceTimersByTimeAsync(300); // t = 1600
+    expect(settledPerBatch()).toEqual([1_000, 1_000, 1_000]);
+
+    for (const batch of batches) {
+      expect(batch.every((c) => c.result!.executionTime === REQUEST_TIMEOUT)).toBe(true);
+    }
+    expect(setTimeoutSpy.mock.calls.length).toBeLessThanOrEqual(4); // one per deadline, not per call
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('when a mass timeout opens the circuit, only the reopen timer remains and it opens once', async () => {
+    reg.configure(NAME, { failureThreshold: 5 });
+    const calls = Array.from({ length: 2_000 }, () => track(reg.execute(NAME, hang)));
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+
+    expect(calls.every((c) => c.settled)).toBe(true);
+    const stats = reg.getStats(NAME)!;
+    expect(stats.state).toBe(CircuitState.OPEN);
+    expect(stats.timesOpened).toBe(1); // the later timeouts belong to the old generation
+    expect(stats.failedRequests).toBe(2_000);
+    expect(vi.getTimerCount()).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------------------- unref
+
+describe('the OPEN -> HALF_OPEN timer never keeps the process alive', () => {
+  it('is unref\'d (fake timers: the handle reports hasRef() === false)', async () => {
+    useFakeTimeRegistry();
+    const setTimeoutSpy = spyOnSetTimeout();
+    await failTimes(3);
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+
+    const index = setTimeoutSpy.mock.calls.findIndex(([, delay]) => delay === RESET_TIMEOUT);
+    expect(index).toBeGreaterThanOrEqual(0);
+    const handle = setTimeoutSpy.mock.results[index]!.value as { hasRef(): boolean };
+    expect(handle.hasRef()).toBe(false);
+
+    // ... and it still does its job.
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    expect(reg.isHalfOpen(NAME)).toBe(true);
+  });
+
+  it("is unref'd (real timers: Node's Timeout handle)", async () => {
+    reg = createRegistry({ defaults: { failureThreshold: 1, resetTimeout: 60_000 } });
+    const setTimeoutSpy = spyOnSetTimeout();
+    await failTimes(1);
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+
+    const index = setTimeoutSpy.mock.calls.findIndex(([, delay]) => delay === 60_000);
+    expect(index).toBeGreaterThanOrEqual(0);
+    const handle = setTimeoutSpy.mock.results[index]!.value as NodeJS.Timeout;
+    expect(handle.hasRef()).toBe(false);
+    // afterEach destroys the registry, which clears it.
+  });
+
+  it('while calls run, the deadline timer does keep the process alive (it is ref\'d)', async () => {
+    useFakeTimeRegistry();
+    const setTimeoutSpy = spyOnSetTimeout();
+    const call = reg.execute(NAME, hang);
+    await vi.advanceTimersByTimeAsync(0);
+
+    const index = setTimeoutSpy.mock.calls.findIndex(([, delay]) => delay === REQUEST_TIMEOUT);
+    expect(index).toBeGreaterThanOrEqual(0);
+    expect((setTimeoutSpy.mock.results[index]!.value as { hasRef(): boolean }).hasRef()).toBe(true);
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    await call;
+  });
+});
+
+// ---------------------------------------------------------------------------- destroy
+
+describe('destroy()', () => {
+  beforeEach(() => useFakeTimeRegistry());
+
+  it('leaves zero timers: reopen timer, deadline timers and a pending arming turn all go', async () => {
+    reg.configure('broken', { failureThreshold: 1 });
+    await failTimes(1, 'broken'); // OPEN: a reopen timer
+    reg.execute(NAME, hang); // running: a deadline timer once armed
+    await vi.advanceTimersByTimeAsync(0);
+    reg.execute('third', hang); // running: its arming turn is still pending
+    expect(vi.getTimerCount()).toBeGreaterThanOrEqual(3);
+
+    reg.destroy();
+
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('calls still running resolve with their own outcome', async () => {
+    const willSucceed = deferred<string>();
+    const willFail = deferred<string>();
+    const boom = new Error('own failure');
+    const ok = track(reg.execute(NAME, () => willSucceed.promise));
+    const ko = track(reg.execute(NAME, () => willFail.promise));
+    await vi.advanceTimersByTimeAsync(100); // their deadline timer is armed
+
+    reg.destroy();
+    willSucceed.resolve('own value');
+    willFail.reject(boom);
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(ok.settled).toBe(true);
+    expect(ok.result).toMatchObject({ success: true, data: 'own value', rejected: false });
+    expect(ko.settled).toBe(true);
+    expect(ko.result).toMatchObject({ success: false, rejected: false });
+    expect(ko.result!.error).toBe(boom);
+  });
+
+  it('calls still running no longer time out, count or emit', async () => {
+    const events = vi.fn();
+    reg.on('request:failure', events);
+    reg.on('request:success', events);
+    const slow = deferred<string>();
+    const stuck = track(reg.execute(NAME, () => slow.promise));
+    await vi.advanceTimersByTimeAsync(0);
+
+    reg.destroy();
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT * 5);
+
+    expect(stuck.settled).toBe(false);
+    expect(events).not.toHaveBeenCalled();
+    expect(reg.getExecutors()).toEqual([]);
+  });
+
+  it('leaves the registry usable, starting afresh', async () => {
+    reg.configure(NAME, { failureThreshold: 1 });
+    await failTimes(1);
+    reg.destroy();
+
+    expect(reg.getState(NAME)).toBeNull();
+    const result = await reg.execute(NAME, async () => 'again');
+    expect(result).toMatchObject({ success: true, data: 'again', circuitState: CircuitState.CLOSED });
+    await failTimes(1);
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED); // the old configuration is gone (threshold 3)
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------- a real process
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+/** Runs an ESM script in a fresh `node`; kills it if it is still alive after `killAfterMs`. */
+function runNode(script: string, killAfterMs = 10_000): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, elapsedMs: performance.now() - started });
+    });
+  });
+}
+
+describe('a process using the package can exit at once (real time, child process)', () => {
+  it('exits within ~2 s after calls, an OPEN circuit, a hanging call and destroy()', async () => {
+    const exit = await runNode(`
+      import * as circuitBreaker from ${JSON.stringify(DIST)};
+      circuitBreaker.configure('svc', { failureThreshold: 2, resetTimeout: 60000, requestTimeout: 60000 });
+      const ok = await circuitBreaker.execute('svc', async (signal) => 'fine');
+      if (!ok.success) throw new Error('expected a success');
+      // In flight and never settling: its 60 s deadline timer would hold the process.
+      circuitBreaker.execute('svc', (signal) => new Promise(() => {}));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await circuitBreaker.execute('svc', () => { throw new Error('down'); });
+      await circuitBreaker.execute('svc', () => { throw new Error('down'); });
+      if (!circuitBreaker.isOpen('svc')) throw new Error('expected the circuit to be OPEN');
+      circuitBreaker.destroy();
+      console.log('destroyed');
+    `);
+
+    expect(exit.stderr).toBe('');
+    expect(exit.signal).toBeNull(); // not killed
+    expect(exit.code).toBe(0);
+    expect(exit.stdout.trim()).toBe('destroyed');
+    expect(exit.elapsedMs).toBeLessThan(2_000);
+  });
+
+  it('exits within ~2 s with a circuit left OPEN on its timer (no destroy): the timer is unref\'d', async () => {
+    const exit = await runNode(`
+      import * as circuitBreaker from ${JSON.stringify(DIST)};
+      circuitBreaker.configure('svc', { failureThreshold: 1, resetTimeout: 60000 });
+      await circuitBreaker.execute('svc', () => { throw new Error('down'); });
+      if (!circuitBreaker.isOpen('svc')) throw new Error('expected the circuit to be OPEN');
+      console.log('open', circuitBreaker.getStats('svc').nextAttemptTime !== null);
+    `);
+
+    expect(exit.stderr).toBe('');
+    expect(exit.signal).toBeNull();
+    expect(exit.code).toBe(0);
+    expect(exit.stdout.trim()).toBe('open true');
+    expect(exit.elapsedMs).toBeLessThan(2_000);
+  });
+});
