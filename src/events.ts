@@ -42,9 +42,10 @@ export class Events {
   on<E extends CircuitBreakerEventName>(event: E, listener: CircuitBreakerEvents[E], where = 'on'): void {
     check(event, listener, where);
     const fn = listener as AnyListener;
-    const guard: AnyListener = (a, b) => {
+    const guard: AnyListener = (...args) => {
       try {
-        fn(a, b);
+        // Exactly the emitted arguments: a listener may count them (`...args`, spies).
+        fn.apply(undefined, args as [unknown, unknown]);
       } catch (error) {
         reportListenerError(event, error);
       }
@@ -82,7 +83,7 @@ export class Events {
     b?: Parameters<CircuitBreakerEvents[E]>[1],
   ): void {
     if (this.#counts[event] === 0) return;
-    // Listeners get exactly the documented arguments: one for the events that carry one.
+    // Exactly the documented arguments: one for the events that carry one.
     if (b === undefined) this.#emitter.emit(event, a);
     else this.#emitter.emit(event, a, b);
   }
