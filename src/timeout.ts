@@ -69,6 +69,8 @@ export class DeadlineQueue<E extends Deadline> {
   #live = 0;
   #timer: Handle | null = null;
   #armRequested = false;
+  /** Set by clear(): the owner is gone and nothing may arm a timer again. */
+  #disposed = false;
   readonly #now: () => number;
   readonly #arming: TimerArming;
   readonly #expire: (entry: E, now: number) => void;
@@ -132,17 +134,19 @@ export class DeadlineQueue<E extends Deadline> {
   arm(): void {
     this.#armRequested = false;
     if (this.#live === 0 || this.#timer !== null) return;
-    const delay = Math.max(0, this.#items[this.#head]!.deadline - this.#now());
-    this.#timer = setTimeout(this.#fire, delay);
+    this.#timer = setTimeout(this.#fire, Math.max(0, this.#items[this.#head]!.deadline - this.#now()));
   }
 
-  /** Forgets every call and stops the timer; the calls will never expire. */
+  /** Forgets every call and stops the timer for good; the calls will never expire. */
   clear(): void {
+    this.#disposed = true;
     this.#drain();
   }
 
   #drain(): void {
-    this.#items = [];
+    // The array is kept: with calls that each settle before the next starts, this runs
+    // on every call.
+    this.#items.length = 0;
     this.#head = 0;
     this.#live = 0;
     if (this.#timer !== null) {
@@ -154,24 +158,16 @@ export class DeadlineQueue<E extends Deadline> {
   #fire = (): void => {
     this.#timer = null;
     const now = this.#now();
-    const items = this.#items;
-    while (this.#head < items.length) {
-      const entry = items[this.#head]!;
-      if (!entry.done) {
-        if (entry.deadline > now) break;
-        entry.done = true;
-        this.#live--;
-        this.#expire(entry, now);
-        // The callback may have cleared the queue (a listener calling reset, say).
-        if (this.#items !== items) return;
+    // While calls run, the head entry is always a running one (settle keeps it so).
+    while (this.#live > 0 && !this.#disposed) {
+      const entry = this.#items[this.#head]!;
+      if (entry.deadline > now) {
+        this.#timer ??= setTimeout(this.#fire, Math.max(1, entry.deadline - now));
+        return;
       }
-      this.#head++;
-    }
-    if (this.#live === 0) {
-      this.#drain();
-    } else if (this.#timer === null) {
-      const delay = Math.max(1, items[this.#head]!.deadline - now);
-      this.#timer = setTimeout(this.#fire, delay);
+      this.settle(entry);
+      // May run listeners, which may start calls, settle others or destroy everything.
+      this.#expire(entry, now);
     }
   };
 }
