@@ -144,9 +144,11 @@ export class DeadlineQueue<E extends Deadline> {
   }
 
   #drain(): void {
-    // The array is kept: with calls that each settle before the next starts, this runs
-    // on every call.
-    this.#items.length = 0;
+    // With calls that each settle before the next starts, this runs on every call: pop()
+    // is far cheaper than setting length or allocating a new array.
+    const items = this.#items;
+    if (items.length <= 16) while (items.length > 0) items.pop();
+    else this.#items = [];
     this.#head = 0;
     this.#live = 0;
     if (this.#timer !== null) {
