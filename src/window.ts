@@ -1,17 +1,20 @@
 /**
  * The sliding failure window: "have `threshold` failures happened within the last `span` ms?"
  *
- * The failure times are kept oldest first in a queue. Recording a failure first drops the
- * ones that have aged out of the span, then the oldest beyond `threshold` (they can no
- * longer matter), so the queue never holds more than `threshold` times and never more
- * than the failures of the last `span` ms: memory is O(threshold) at worst, nothing for a
- * healthy service, and recording is O(1) amortised. Successes are not recorded: they do
- * not erase failures that are still inside the span.
+ * Failure times are kept oldest first, with failures at the same instant kept as one entry
+ * and a count. Recording a failure first drops what has aged out of the span, then the
+ * oldest failures beyond `threshold` (they can no longer matter). So the window holds at
+ * most `threshold` entries, and at most one per clock tick of the last `span` ms, whatever
+ * the traffic: nothing at all for a healthy service, and recording is O(1) amortised.
+ * Successes are not recorded: they do not erase failures that are still inside the span.
  */
 export class FailureWindow {
   #times: number[] = [];
-  /** Index of the oldest time still kept; the ones before it are dropped lazily. */
+  #counts: number[] = [];
+  /** Index of the oldest entry still kept; the ones before it are dropped lazily. */
   #head = 0;
+  /** Failures in the kept entries. */
+  #total = 0;
   #threshold: number;
   #span: number;
 
@@ -23,14 +26,23 @@ export class FailureWindow {
   /** Records a failure at `now`; returns true when the window has reached the threshold. */
   record(now: number): boolean {
     const times = this.#times;
-    times.push(now);
-    return this.#trim(now) >= this.#threshold;
+    const last = times.length - 1;
+    if (last >= this.#head && times[last] === now) this.#counts[last]!++;
+    else {
+      times.push(now);
+      this.#counts.push(1);
+    }
+    this.#total++;
+    this.#trim(now);
+    return this.#total >= this.#threshold;
   }
 
   /** Forgets every failure. */
   clear(): void {
     this.#times = [];
+    this.#counts = [];
     this.#head = 0;
+    this.#total = 0;
   }
 
   /** Applies a new threshold and span, keeping the most recent failures that still fit. */
@@ -41,18 +53,27 @@ export class FailureWindow {
     if (times.length > this.#head) this.#trim(times[times.length - 1]!);
   }
 
-  /** Drops what can no longer count at `now` and returns how many failures remain. */
-  #trim(now: number): number {
+  /** Drops the failures that can no longer count at `now`. */
+  #trim(now: number): void {
     const times = this.#times;
+    const counts = this.#counts;
     let head = this.#head;
     // A failure at time f counts while now - f < span.
-    while (head < times.length && now - times[head]! >= this.#span) head++;
-    if (times.length - head > this.#threshold) head = times.length - this.#threshold;
+    while (head < times.length && now - times[head]! >= this.#span) this.#total -= counts[head++]!;
+    while (this.#total > this.#threshold) {
+      const excess = this.#total - this.#threshold;
+      if (counts[head]! > excess) {
+        counts[head]! -= excess;
+        this.#total -= excess;
+      } else {
+        this.#total -= counts[head++]!;
+      }
+    }
     if (head > 32 && head * 2 > times.length) {
       times.splice(0, head);
+      counts.splice(0, head);
       head = 0;
     }
     this.#head = head;
-    return times.length - head;
   }
 }
