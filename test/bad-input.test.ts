@@ -11,18 +11,16 @@ import {
   type CircuitBreakerRegistry,
   type CircuitBreakerStats,
 } from '../src/index.js';
+import { ALL_EVENTS, boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
 
 // ---------------------------------------------------------------------------
-// Helpers
+// Helpers (the shared ones are in helpers.ts)
 // ---------------------------------------------------------------------------
 
 type AnyFn = (...args: unknown[]) => unknown;
 /** Calls a registry method with arguments TypeScript would refuse. */
 const call = (target: object, method: string, ...args: unknown[]): unknown =>
   (target as Record<string, AnyFn>)[method]!(...args);
-
-const boom = () => Promise.reject(new Error('boom'));
-const ok = (value: unknown = 'ok') => () => value;
 
 /** Runs `fn` and returns what it threw (fails the test if it did not throw). */
 function thrown(fn: () => unknown): Error {
@@ -47,19 +45,15 @@ let warn: MockInstance<typeof process.emitWarning>;
  * resetTimeout 1 s, that has seen a success and a failure.
  */
 beforeEach(async () => {
-  vi.useFakeTimers();
   warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-  reg = createRegistry();
+  reg = fakeTimeRegistry();
   reg.configure('svc', { failureThreshold: 2, resetTimeout: 1_000 });
   await reg.execute('svc', ok());
   await reg.execute('svc', boom);
 });
 
 afterEach(() => {
-  reg.destroy();
-  circuitBreaker.destroy();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
+  tearDownFakeTimeRegistry(reg, { destroyDefault: true, restoreMocks: true });
 });
 
 /**
@@ -127,15 +121,7 @@ describe('executor names', () => {
     expect(() => {
       result = call(reg, 'execute', value, fn);
     }).not.toThrow();
-    expect(result).toBeInstanceOf(Promise);
-    const error = await (result as Promise<unknown>).then(
-      () => {
-        throw new Error('expected a rejection');
-      },
-      (e: Error) => e,
-    );
-    expect(error).toBeInstanceOf(TypeError);
-    expect(error.message).toBe(`execute: executorName must be a non-empty string, got ${shown}`);
+    await expectTypeErrorRejection(result, `execute: executorName must be a non-empty string, got ${shown}`);
     expect(fn).not.toHaveBeenCalled();
     expect(snapshot(reg)).toEqual(before);
   });
@@ -593,16 +579,6 @@ describe('createRegistry: bad options', () => {
 // on(event, listener), off(event, listener)
 // ---------------------------------------------------------------------------
 
-const EVENT_NAMES = [
-  'circuit:opened',
-  'circuit:closed',
-  'circuit:half-open',
-  'request:success',
-  'request:failure',
-  'request:rejected',
-  'fallback:used',
-];
-
 describe.each(['on', 'off'] as const)('%s: bad arguments', (method) => {
   const BAD_EVENTS: Array<[string, unknown, string]> = [
     ['a near miss', 'circuit:open', '"circuit:open"'],
@@ -618,7 +594,7 @@ describe.each(['on', 'off'] as const)('%s: bad arguments', (method) => {
     const error = thrown(() => call(reg, method, event, () => {}));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message.startsWith(`${method}: unknown event ${shown} (events: `)).toBe(true);
-    for (const name of EVENT_NAMES) expect(error.message).toContain(name);
+    for (const name of ALL_EVENTS) expect(error.message).toContain(name);
   });
 
   const BAD_LISTENERS: Array<[string, unknown, string]> = [

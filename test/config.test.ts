@@ -1,59 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CircuitState, DEFAULT_CONFIG, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
 import {
-  CircuitState,
-  DEFAULT_CONFIG,
-  createRegistry,
-  type CircuitBreakerRegistry,
-  type ExecutionResult,
-} from '../src/index.js';
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-const boom = () => Promise.reject(new Error('boom'));
-const ok = (value: unknown = 'ok') => () => value;
-const hang = () => new Promise<never>(() => {});
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-function deferred<T = string>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Tracks whether a pending execute() has resolved yet. */
-function track<T>(promise: Promise<ExecutionResult<T>>) {
-  const state: { settled: boolean; result: ExecutionResult<T> | undefined } = { settled: false, result: undefined };
-  void promise.then((r) => {
-    state.settled = true;
-    state.result = r;
-  });
-  return state;
-}
-
-async function failTimes(reg: CircuitBreakerRegistry, name: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await reg.execute(name, boom);
-}
+  boom,
+  deferred,
+  failTimes,
+  fakeTimeRegistry,
+  hang,
+  ok,
+  tearDownFakeTimeRegistry,
+  track,
+} from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
 beforeEach(() => {
-  vi.useFakeTimers();
-  reg = createRegistry();
+  reg = fakeTimeRegistry();
 });
 
 afterEach(() => {
-  reg.destroy();
-  vi.useRealTimers();
+  tearDownFakeTimeRegistry(reg);
 });
 
 // ---------------------------------------------------------------------------

@@ -3,61 +3,30 @@ import * as circuitBreaker from '../src/index.js';
 import {
   CircuitState,
   createRegistry,
-  type CircuitBreakerEventName,
   type CircuitBreakerRegistry,
   type CircuitBreakerStats,
 } from '../src/index.js';
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-const boom = () => Promise.reject(new Error('boom'));
-const ok = (value: unknown = 'ok') => () => value;
-
-function deferred<T = string>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-async function failTimes(reg: CircuitBreakerRegistry, name: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await reg.execute(name, boom);
-}
-
-const ALL_EVENTS: CircuitBreakerEventName[] = [
-  'circuit:opened',
-  'circuit:closed',
-  'circuit:half-open',
-  'request:success',
-  'request:failure',
-  'request:rejected',
-  'fallback:used',
-];
-
-/** Records every event of `reg` into `log` as `event` strings. */
-function recordAll(reg: CircuitBreakerRegistry, log: string[]): void {
-  for (const event of ALL_EVENTS) reg.on(event, () => log.push(event));
-}
+import {
+  ALL_EVENTS,
+  boom,
+  deferred,
+  failTimes,
+  fakeTimeRegistry,
+  ok,
+  recordEvents,
+  tearDownFakeTimeRegistry,
+} from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 let warn: MockInstance<typeof process.emitWarning>;
 
 beforeEach(() => {
-  vi.useFakeTimers();
-  reg = createRegistry();
+  reg = fakeTimeRegistry();
   warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
 });
 
 afterEach(() => {
-  reg.destroy();
-  circuitBreaker.destroy();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
+  tearDownFakeTimeRegistry(reg, { destroyDefault: true, restoreMocks: true });
 });
 
 // ---------------------------------------------------------------------------
@@ -386,7 +355,7 @@ describe('listeners get exactly the documented arguments', () => {
 describe('order of events for one call', () => {
   it('request:failure, then circuit:opened, then the call resolves', async () => {
     const log: string[] = [];
-    recordAll(reg, log);
+    recordEvents(reg, log);
     reg.configure('svc', { failureThreshold: 1 });
     await reg.execute('svc', boom).then(() => log.push('resolved'));
     expect(log).toEqual(['request:failure', 'circuit:opened', 'resolved']);
@@ -397,7 +366,7 @@ describe('order of events for one call', () => {
     reg.configure('svc', { successThreshold: 1 });
     await failTimes(reg, 'svc', 5);
     await vi.advanceTimersByTimeAsync(30_000);
-    recordAll(reg, log);
+    recordEvents(reg, log);
     await reg.execute('svc', ok()).then(() => log.push('resolved'));
     expect(log).toEqual(['request:success', 'circuit:closed', 'resolved']);
   });
@@ -406,7 +375,7 @@ describe('order of events for one call', () => {
     const log: string[] = [];
     await reg.execute('svc', ok());
     reg.openCircuit('svc');
-    recordAll(reg, log);
+    recordEvents(reg, log);
     await reg.execute('svc', ok()).then(() => log.push('resolved'));
     expect(log).toEqual(['request:rejected', 'fallback:used', 'resolved']);
   });
@@ -415,7 +384,7 @@ describe('order of events for one call', () => {
     const log: string[] = [];
     await failTimes(reg, 'svc', 5);
     await vi.advanceTimersByTimeAsync(30_000);
-    recordAll(reg, log);
+    recordEvents(reg, log);
     await reg.execute('svc', boom).then(() => log.push('resolved'));
     expect(log).toEqual(['request:failure', 'circuit:opened', 'resolved']);
   });
@@ -423,7 +392,7 @@ describe('order of events for one call', () => {
   it('a timeout that opens the circuit: request:failure, then circuit:opened, then the call resolves', async () => {
     const log: string[] = [];
     reg.configure('svc', { failureThreshold: 1, requestTimeout: 100 });
-    recordAll(reg, log);
+    recordEvents(reg, log);
     const p = reg.execute('svc', () => new Promise(() => {})).then(() => log.push('resolved'));
     await vi.advanceTimersByTimeAsync(100);
     await p;
@@ -432,7 +401,7 @@ describe('order of events for one call', () => {
 
   it('the whole life of a circuit, in order', async () => {
     const log: string[] = [];
-    recordAll(reg, log);
+    recordEvents(reg, log);
     reg.configure('svc', { failureThreshold: 2, successThreshold: 1, resetTimeout: 1_000 });
     await reg.execute('svc', ok());
     await failTimes(reg, 'svc', 2);

@@ -6,19 +6,20 @@
  * failures", "Timeouts and signals", "Rejections and the fallback cache").
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CircuitOpenError, CircuitState, TimeoutError, type CircuitBreakerRegistry } from '../src/index.js';
 import {
-  CircuitOpenError,
-  CircuitState,
-  TimeoutError,
-  createRegistry,
-  type CircuitBreakerEventName,
-  type CircuitBreakerRegistry,
-} from '../src/index.js';
-
-const T0 = new Date('2030-01-01T00:00:00.000Z').getTime();
-const NAME = 'svc';
-const REQUEST_TIMEOUT = 1_000;
-const RESET_TIMEOUT = 5_000;
+  NAME,
+  REQUEST_TIMEOUT,
+  RESET_TIMEOUT,
+  SMALL_DEFAULTS,
+  T0,
+  deferred,
+  fakeTimeRegistry,
+  hang,
+  recordEvents,
+  tearDownFakeTimeRegistry,
+  track,
+} from './helpers.js';
 
 // Captured before any test fakes the timers: one real turn of the event loop.
 const realSetImmediate = globalThis.setImmediate;
@@ -27,39 +28,19 @@ const nextRealTurn = () => new Promise<void>((resolve) => realSetImmediate(() =>
 let reg: CircuitBreakerRegistry;
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-  reg = createRegistry({
-    defaults: { failureThreshold: 3, requestTimeout: REQUEST_TIMEOUT, resetTimeout: RESET_TIMEOUT },
-  });
+  reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
 });
 
 afterEach(() => {
-  reg.destroy();
-  vi.useRealTimers();
+  tearDownFakeTimeRegistry(reg);
 });
 
 // ---------------------------------------------------------------------------- helpers
 
-function deferred<T = string>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Tracks whether a promise has settled yet, without awaiting it. */
-function track<T>(promise: Promise<T>) {
-  const state = { settled: false, value: undefined as T | undefined };
-  promise.then((value) => {
-    state.settled = true;
-    state.value = value;
-  });
-  return state;
-}
-
+/**
+ * Starts `n` calls at once that each fail by throwing synchronously, and resolves with
+ * their results (helpers.ts's failTimes runs rejecting calls one after the other).
+ */
 function failTimes(n: number, name = NAME) {
   const all = [];
   for (let i = 0; i < n; i++) {
@@ -71,23 +52,6 @@ function failTimes(n: number, name = NAME) {
   }
   return Promise.all(all);
 }
-
-function recordEvents(): string[] {
-  const seen: string[] = [];
-  const names: CircuitBreakerEventName[] = [
-    'circuit:opened',
-    'circuit:closed',
-    'circuit:half-open',
-    'request:success',
-    'request:failure',
-    'request:rejected',
-    'fallback:used',
-  ];
-  for (const event of names) reg.on(event, () => seen.push(event));
-  return seen;
-}
-
-const hang = () => new Promise<never>(() => {});
 
 // ---------------------------------------------------------------------------- result shapes
 
@@ -418,7 +382,7 @@ describe("the caller's options.signal", () => {
     await vi.advanceTimersByTimeAsync(0);
 
     expect(pending.settled).toBe(true); // fn has not settled, the call has
-    expect(pending.value).toEqual({
+    expect(pending.result).toEqual({
       success: false,
       data: undefined,
       error: reason,
@@ -497,7 +461,7 @@ describe('the fallback cache', () => {
   it('answers a rejected call with { success: true, data: cached, fromCache: true, rejected: true }', async () => {
     await reg.execute(NAME, async () => 'cached value');
     reg.openCircuit(NAME);
-    const events = recordEvents();
+    const events = recordEvents(reg);
     const fn = vi.fn(() => 'fresh');
 
     const result = await reg.execute(NAME, fn);
@@ -518,7 +482,7 @@ describe('the fallback cache', () => {
 
   it('fires request:rejected but not fallback:used when there is nothing cached', async () => {
     reg.openCircuit(NAME);
-    const events = recordEvents();
+    const events = recordEvents(reg);
     const result = await reg.execute(NAME, () => 'x');
     expect(result.error).toBeInstanceOf(CircuitOpenError);
     expect(events).toEqual(['request:rejected']);
@@ -625,7 +589,7 @@ describe('the fallback cache', () => {
     await reg.execute(NAME, () => 'would be cached');
     await vi.advanceTimersByTimeAsync(10);
     await failTimes(3);
-    const events = recordEvents();
+    const events = recordEvents(reg);
 
     const result = await reg.execute(NAME, () => 'x');
 

@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
-import { CircuitState, createRegistry, type CircuitBreakerRegistry, type CircuitBreakerStats } from '../src/index.js';
+import { CircuitState, type CircuitBreakerRegistry, type CircuitBreakerStats } from '../src/index.js';
+import { boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
 
 // ---------------------------------------------------------------------------
-// Helpers
+// Helpers (the shared ones are in helpers.ts)
 // ---------------------------------------------------------------------------
-
-const boom = () => Promise.reject(new Error('boom'));
-const ok = (value: unknown = 'ok') => () => value;
 
 async function times(reg: CircuitBreakerRegistry, name: string, fn: () => unknown, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await reg.execute(name, fn);
@@ -43,14 +41,11 @@ async function seedScenario(reg: CircuitBreakerRegistry): Promise<void> {
 let reg: CircuitBreakerRegistry;
 
 beforeEach(() => {
-  vi.useFakeTimers();
-  reg = createRegistry();
+  reg = fakeTimeRegistry();
 });
 
 afterEach(() => {
-  reg.destroy();
-  circuitBreaker.destroy();
-  vi.useRealTimers();
+  tearDownFakeTimeRegistry(reg, { destroyDefault: true });
 });
 
 // ---------------------------------------------------------------------------

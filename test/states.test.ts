@@ -14,54 +14,45 @@ import {
   type CircuitBreakerRegistry,
   type CircuitBreakerStats,
 } from '../src/index.js';
+import {
+  FAILURE_THRESHOLD,
+  NAME,
+  REQUEST_TIMEOUT,
+  RESET_TIMEOUT,
+  T0,
+  deferred,
+  fakeTimeRegistry,
+  tearDownFakeTimeRegistry,
+  zeroStats,
+} from './helpers.js';
 
-const T0 = new Date('2030-01-01T00:00:00.000Z').getTime();
-const NAME = 'svc';
-
-// Small numbers so each transition is easy to follow.
-const FAILURE_THRESHOLD = 3;
+// Small numbers so each transition is easy to follow (with FAILURE_THRESHOLD 3,
+// RESET_TIMEOUT 5 s and REQUEST_TIMEOUT 1 s from helpers.ts).
 const FAILURE_WINDOW = 10_000;
-const RESET_TIMEOUT = 5_000;
 const SUCCESS_THRESHOLD = 2;
-const REQUEST_TIMEOUT = 1_000;
 
 let reg: CircuitBreakerRegistry;
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-  reg = createRegistry({
-    defaults: {
-      failureThreshold: FAILURE_THRESHOLD,
-      failureWindow: FAILURE_WINDOW,
-      resetTimeout: RESET_TIMEOUT,
-      successThreshold: SUCCESS_THRESHOLD,
-      requestTimeout: REQUEST_TIMEOUT,
+  reg = fakeTimeRegistry({
+    now: T0,
+    registry: {
+      defaults: {
+        failureThreshold: FAILURE_THRESHOLD,
+        failureWindow: FAILURE_WINDOW,
+        resetTimeout: RESET_TIMEOUT,
+        successThreshold: SUCCESS_THRESHOLD,
+        requestTimeout: REQUEST_TIMEOUT,
+      },
     },
   });
 });
 
 afterEach(() => {
-  reg.destroy();
-  vi.useRealTimers();
+  tearDownFakeTimeRegistry(reg);
 });
 
 // ---------------------------------------------------------------------------- helpers
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T = string>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** One call that fails synchronously. */
 function fail(name = NAME) {
@@ -775,23 +766,7 @@ describe('reset returns a breaker to its initial state', () => {
     reg.reset(NAME);
 
     expect(reg.getStats(NAME)).toEqual(pristine(NAME));
-    expect(reg.getStats(NAME)).toEqual({
-      executorName: NAME,
-      state: CircuitState.CLOSED,
-      totalRequests: 0,
-      successfulRequests: 0,
-      failedRequests: 0,
-      rejectedRequests: 0,
-      consecutiveFailures: 0,
-      consecutiveSuccesses: 0,
-      timesOpened: 0,
-      timesClosed: 0,
-      lastStateChange: null,
-      lastFailureTime: null,
-      lastSuccessTime: null,
-      nextAttemptTime: null,
-      avgResponseTime: 0,
-    });
+    expect(reg.getStats(NAME)).toEqual(zeroStats(NAME));
     expect(vi.getTimerCount()).toBe(0); // the reopen timer is gone
   });
 

@@ -1,38 +1,26 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
+import { CircuitState, createRegistry, type CircuitBreakerRegistry, type CircuitBreakerStats } from '../src/index.js';
 import {
-  CircuitState,
-  createRegistry,
-  type CircuitBreakerRegistry,
-  type CircuitBreakerStats,
-} from '../src/index.js';
+  boom,
+  deferred,
+  failTimes,
+  fakeTimeRegistry,
+  ok,
+  tearDownFakeTimeRegistry,
+  zeroStats,
+} from './helpers.js';
 
 // ---------------------------------------------------------------------------
-// Helpers
+// Helpers (the shared ones are in helpers.ts)
 // ---------------------------------------------------------------------------
 
-const boom = () => Promise.reject(new Error('boom'));
-const ok = (value: unknown = 'ok') => () => value;
 /** Succeeds after `ms` of (fake) time. */
 const slowOk = (ms: number, value: unknown = 'ok') => () =>
   new Promise((resolve) => setTimeout(() => resolve(value), ms));
 /** Fails after `ms` of (fake) time. */
 const slowFail = (ms: number) => () =>
   new Promise((_, reject) => setTimeout(() => reject(new Error('slow boom')), ms));
-
-function deferred<T = string>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-async function failTimes(reg: CircuitBreakerRegistry, name: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await reg.execute(name, boom);
-}
 
 /** Runs `fn` and lets `ms` of fake time pass so it can settle. */
 async function run(reg: CircuitBreakerRegistry, name: string, fn: () => unknown, ms: number) {
@@ -49,15 +37,11 @@ function expectTotalsAddUp(stats: CircuitBreakerStats | null): void {
 let reg: CircuitBreakerRegistry;
 
 beforeEach(() => {
-  vi.useFakeTimers();
-  reg = createRegistry();
+  reg = fakeTimeRegistry();
 });
 
 afterEach(() => {
-  reg.destroy();
-  circuitBreaker.destroy();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
+  tearDownFakeTimeRegistry(reg, { destroyDefault: true, restoreMocks: true });
 });
 
 // ---------------------------------------------------------------------------
@@ -67,23 +51,7 @@ afterEach(() => {
 describe('a new breaker', () => {
   it('has every counter at zero, CLOSED, and every date null', () => {
     reg.configure('svc', {});
-    expect(reg.getStats('svc')).toEqual({
-      executorName: 'svc',
-      state: CircuitState.CLOSED,
-      totalRequests: 0,
-      successfulRequests: 0,
-      failedRequests: 0,
-      rejectedRequests: 0,
-      consecutiveFailures: 0,
-      consecutiveSuccesses: 0,
-      timesOpened: 0,
-      timesClosed: 0,
-      lastStateChange: null,
-      lastFailureTime: null,
-      lastSuccessTime: null,
-      nextAttemptTime: null,
-      avgResponseTime: 0,
-    });
+    expect(reg.getStats('svc')).toEqual(zeroStats('svc'));
   });
 });
 

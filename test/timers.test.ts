@@ -12,13 +12,19 @@ import {
   TimeoutError,
   createRegistry,
   type CircuitBreakerRegistry,
-  type ExecutionResult,
+  type RegistryOptions,
 } from '../src/index.js';
+import {
+  NAME,
+  REQUEST_TIMEOUT,
+  RESET_TIMEOUT,
+  SMALL_DEFAULTS,
+  T0,
+  deferred,
+  fakeTimeRegistry,
+  track,
+} from './helpers.js';
 
-const T0 = new Date('2030-01-01T00:00:00.000Z').getTime();
-const NAME = 'svc';
-const REQUEST_TIMEOUT = 1_000;
-const RESET_TIMEOUT = 5_000;
 const DIST = '/work/main/dist/index.js';
 
 let reg: CircuitBreakerRegistry;
@@ -31,28 +37,13 @@ afterEach(() => {
 
 // ---------------------------------------------------------------------------- helpers
 
-function deferred<T = string>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Tracks whether a call has settled yet, without awaiting it. */
-function track<T>(promise: Promise<ExecutionResult<T>>) {
-  const state = { settled: false, result: undefined as ExecutionResult<T> | undefined };
-  promise.then((result) => {
-    state.settled = true;
-    state.result = result;
-  });
-  return state;
-}
-
+/**
+ * Never settles. Unlike helpers.ts's hang it names the signal parameter, so each call
+ * gets an AbortSignal (src/signal.ts): the two are not interchangeable.
+ */
 const hang = (_signal: AbortSignal) => new Promise<never>(() => {});
 
+/** Fails `n` times in a row by throwing synchronously (helpers.ts's failTimes rejects). */
 async function failTimes(n: number, name = NAME): Promise<void> {
   for (let i = 0; i < n; i++) {
     await reg.execute(name, () => {
@@ -66,12 +57,9 @@ function spyOnSetTimeout() {
   return vi.spyOn(globalThis, 'setTimeout');
 }
 
-function useFakeTimeRegistry(defaults: Parameters<typeof createRegistry>[0] = {}) {
-  vi.useFakeTimers({ now: T0 });
-  reg = createRegistry({
-    defaults: { failureThreshold: 3, requestTimeout: REQUEST_TIMEOUT, resetTimeout: RESET_TIMEOUT },
-    ...defaults,
-  });
+/** Fake timers from T0 and a registry with the small defaults, or with `options` laid over them. */
+function useFakeTimeRegistry(options: RegistryOptions = {}) {
+  reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS, ...options } });
 }
 
 // ---------------------------------------------------------------------------- nothing left behind
