@@ -105,10 +105,16 @@ export class Breaker {
   readonly name: string;
   #config: Readonly<CircuitBreakerConfig>;
   readonly #now: () => number;
+  readonly #host: BreakerHost;
   #events: Events;
-  readonly #window: FailureWindow;
-  readonly #cache: FallbackCache;
-  readonly #deadlines: DeadlineQueue<Call>;
+  // Made on first need: most breakers never fail, many never cache, and a breaker that
+  // only ever sees synchronous calls never needs deadlines.
+  #window: FailureWindow | null = null;
+  #cache: FallbackCache | null = null;
+  #deadlines: DeadlineQueue<Call> | null = null;
+  /** The last fn run and whether it takes the signal: a stable fn is inspected once. */
+  #lastFn: Function | null = null;
+  #lastWantsSignal = false;
 
   #phase: Phase = CLOSED_PHASE;
   #generation = 0;
@@ -134,10 +140,8 @@ export class Breaker {
     this.name = name;
     this.#config = config;
     this.#now = host.now;
+    this.#host = host;
     this.#events = host.events;
-    this.#window = new FailureWindow(config.failureThreshold, config.failureWindow);
-    this.#cache = new FallbackCache(config.fallbackMaxEntries);
-    this.#deadlines = new DeadlineQueue<Call>(host.now, host.arming, this.#expire);
   }
 
   get config(): Readonly<CircuitBreakerConfig> {
@@ -148,9 +152,9 @@ export class Breaker {
   configure(partial: Partial<CircuitBreakerConfig>): void {
     const config = mergeConfig(this.#config, partial);
     this.#config = config;
-    this.#window.resize(config.failureThreshold, config.failureWindow);
-    this.#cache.resize(config.fallbackMaxEntries);
-    if (!config.cacheFallback) this.#cache.clear();
+    this.#window?.resize(config.failureThreshold, config.failureWindow);
+    if (!config.cacheFallback) this.#cache = null;
+    else this.#cache?.resize(config.fallbackMaxEntries);
   }
 
   /** Runs `fn` if the circuit admits it; `fn` and options are already validated. */
@@ -176,7 +180,7 @@ export class Breaker {
 
     let value: unknown;
     try {
-      if (wantsSignal(fn)) {
+      if (fn === this.#lastFn ? this.#lastWantsSignal : this.#inspect(fn)) {
         call.controller = new AbortController();
         value = fn(call.controller.signal);
       } else {
@@ -199,7 +203,9 @@ export class Breaker {
     }
     const result = new Promise<ExecutionResult<unknown>>(capture);
     call.resolve = captured;
-    if (timeout !== Infinity) this.#deadlines.add(call);
+    if (timeout !== Infinity) {
+      (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now))).add(call);
+    }
     if (callerSignal !== undefined) {
       call.callerSignal = callerSignal;
       call.onCallerAbort = () => this.#onCallerAbort(call);
@@ -239,7 +245,7 @@ export class Breaker {
 
   /** Forces CLOSED and forgets the failures in the window. */
   close(): void {
-    if (this.#phase.kind === CircuitState.CLOSED) this.#window.clear();
+    if (this.#phase.kind === CircuitState.CLOSED) this.#window?.clear();
     else this.#transition(CLOSED_PHASE, this.#now());
   }
 
@@ -249,8 +255,8 @@ export class Breaker {
     this.#clearReopenTimer();
     this.#phase = CLOSED_PHASE;
     this.#generation++;
-    this.#window.clear();
-    this.#cache.clear();
+    this.#window?.clear();
+    this.#cache = null;
     this.#successful = this.#failed = this.#rejected = 0;
     this.#consecutiveFailures = this.#consecutiveSuccesses = 0;
     this.#timesOpened = this.#timesClosed = 0;
@@ -266,10 +272,17 @@ export class Breaker {
    */
   destroy(): void {
     this.#clearReopenTimer();
-    this.#deadlines.clear();
+    this.#deadlines?.clear();
+    this.#lastFn = null;
     this.#generation++;
     this.#phase = CLOSED_PHASE;
     this.#events = DETACHED;
+  }
+
+  /** Decides whether `fn` takes the signal and remembers the answer for the next call. */
+  #inspect(fn: Function): boolean {
+    this.#lastFn = fn;
+    return (this.#lastWantsSignal = wantsSignal(fn));
   }
 
   #reject(
@@ -280,7 +293,7 @@ export class Breaker {
     this.#rejected++;
     this.#events.emit('request:rejected', this.name);
     if (this.#config.cacheFallback) {
-      const cached = this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
+      const cached = this.#cache === null ? MISS : this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
       if (cached !== MISS) {
         this.#events.emit('fallback:used', this.name);
         return Promise.resolve(success(cached, true, phase.kind, 0));
@@ -296,23 +309,23 @@ export class Breaker {
   /** fn settled: the result, unless a timeout or the caller's abort already gave one. */
   #finish(call: Call, ok: boolean, payload: unknown): void {
     if (call.done) return;
-    if (call.deadline !== Infinity) this.#deadlines.settle(call);
+    if (call.deadline !== Infinity) this.#deadlines!.settle(call);
     else call.done = true;
     call.detach();
     call.resolve!(this.#settle(call, ok, payload));
   }
 
   /** The deadline queue found `call` past its deadline (and has marked it done). */
-  #expire = (call: Call, now: number): void => {
+  #expire(call: Call, now: number): void {
     const error = new TimeoutError(this.name, call.deadline - call.start);
     call.controller?.abort(error);
     call.detach();
     call.resolve!(this.#settle(call, false, error, now));
-  };
+  }
 
   #onCallerAbort(call: Call): void {
     if (call.done) return;
-    if (call.deadline !== Infinity) this.#deadlines.settle(call);
+    if (call.deadline !== Infinity) this.#deadlines!.settle(call);
     else call.done = true;
     const reason: unknown = call.callerSignal!.reason;
     call.controller?.abort(reason);
@@ -327,7 +340,9 @@ export class Breaker {
     if (ok) {
       this.#successful++;
       this.#lastSuccess = now;
-      if (this.#config.cacheFallback) this.#cache.store(call.cacheKey, payload, now);
+      if (this.#config.cacheFallback) {
+        (this.#cache ??= new FallbackCache(this.#config.fallbackMaxEntries)).store(call.cacheKey, payload, now);
+      }
       if (call.generation === this.#generation) {
         this.#consecutiveSuccesses++;
         this.#consecutiveFailures = 0;
@@ -351,7 +366,12 @@ export class Breaker {
     this.#events.emit('request:failure', this.name, error);
     if (call.generation === this.#generation) {
       const phase = this.#phase;
-      if (phase.kind === CircuitState.HALF_OPEN || this.#window.record(now)) this.#tripOpen(now);
+      if (
+        phase.kind === CircuitState.HALF_OPEN ||
+        (this.#window ??= new FailureWindow(this.#config.failureThreshold, this.#config.failureWindow)).record(now)
+      ) {
+        this.#tripOpen(now);
+      }
     }
     return failure(error, false, call.admittedIn, time);
   }
@@ -384,12 +404,12 @@ export class Breaker {
     }
   }
 
-  #onReopenTimer = (): void => {
+  #onReopenTimer(): void {
     this.#reopenTimer = null;
     const phase = this.#phase;
     // A timer may fire a hair before the clock agrees; its time has come all the same.
     if (phase.kind === CircuitState.OPEN && phase.until !== null) this.#refresh(Math.max(this.#now(), phase.until));
-  };
+  }
 
   /** Every transition: leaves the old state, starts a generation, announces the new one. */
   #transition(next: Phase, at: number): void {
@@ -401,7 +421,7 @@ export class Breaker {
       case CircuitState.OPEN:
         this.#timesOpened++;
         if (next.until !== null) {
-          const timer = setTimeout(this.#onReopenTimer, Math.max(0, next.until - at));
+          const timer = setTimeout(() => this.#onReopenTimer(), Math.max(0, next.until - at));
           if (typeof timer === 'object') timer.unref?.();
           this.#reopenTimer = timer;
         }
@@ -412,7 +432,7 @@ export class Breaker {
         break;
       case CircuitState.CLOSED:
         this.#timesClosed++;
-        this.#window.clear();
+        this.#window?.clear();
         this.#announce('circuit:closed');
         break;
       default:

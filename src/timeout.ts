@@ -134,7 +134,7 @@ export class DeadlineQueue<E extends Deadline> {
   arm(): void {
     this.#armRequested = false;
     if (this.#live === 0 || this.#timer !== null) return;
-    this.#timer = setTimeout(this.#fire, Math.max(0, this.#items[this.#head]!.deadline - this.#now()));
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, this.#items[this.#head]!.deadline - this.#now()));
   }
 
   /** Forgets every call and stops the timer for good; the calls will never expire. */
@@ -157,19 +157,19 @@ export class DeadlineQueue<E extends Deadline> {
     }
   }
 
-  #fire = (): void => {
+  #fire(): void {
     this.#timer = null;
     const now = this.#now();
     // While calls run, the head entry is always a running one (settle keeps it so).
     while (this.#live > 0 && !this.#disposed) {
       const entry = this.#items[this.#head]!;
       if (entry.deadline > now) {
-        this.#timer ??= setTimeout(this.#fire, Math.max(1, entry.deadline - now));
+        this.#timer ??= setTimeout(() => this.#fire(), Math.max(1, entry.deadline - now));
         return;
       }
       this.settle(entry);
       // May run listeners, which may start calls, settle others or destroy everything.
       this.#expire(entry, now);
     }
-  };
+  }
 }
