@@ -44,25 +44,39 @@ const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
 /** A breaker that was destroyed reports to nobody. */
 const DETACHED = new Events();
 
-/** One running call; it is its own entry in the deadline queue. */
+/** The caller's signal and the listener a call put on it. */
+interface CallerLink {
+  readonly signal: AbortSignal;
+  readonly listener: () => void;
+}
+
+/**
+ * One running call; it is its own entry in the deadline queue. Kept small: one is made
+ * per call. The deadline is derived rather than stored, since a stored time would cost a
+ * heap number per call where the timeout is a small integer.
+ */
 class Call implements Deadline {
   done = false;
   resolve: ((result: ExecutionResult<unknown>) => void) | null = null;
   controller: AbortController | null = null;
-  callerSignal: AbortSignal | null = null;
-  onCallerAbort: (() => void) | null = null;
+  link: CallerLink | null = null;
 
   constructor(
     readonly generation: number,
     readonly start: number,
-    readonly deadline: number,
+    /** The request timeout in ms, 0 for none. */
+    readonly timeout: number,
     readonly admittedIn: CircuitState,
     readonly cacheKey: string | undefined,
   ) {}
 
+  get deadline(): number {
+    return this.start + this.timeout;
+  }
+
   /** Stops listening to the caller's signal. */
   detach(): void {
-    if (this.onCallerAbort !== null) this.callerSignal!.removeEventListener('abort', this.onCallerAbort);
+    if (this.link !== null) this.link.signal.removeEventListener('abort', this.link.listener);
   }
 }
 
@@ -175,7 +189,7 @@ export class Breaker {
       }
     }
     const timeout = this.#config.requestTimeout;
-    const call = new Call(this.#generation, now, now + timeout, phase.kind, cacheKey);
+    const call = new Call(this.#generation, now, timeout === Infinity ? 0 : timeout, phase.kind, cacheKey);
     if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
 
     let value: unknown;
@@ -207,9 +221,9 @@ export class Breaker {
       (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now))).add(call);
     }
     if (callerSignal !== undefined) {
-      call.callerSignal = callerSignal;
-      call.onCallerAbort = () => this.#onCallerAbort(call);
-      callerSignal.addEventListener('abort', call.onCallerAbort, { once: true });
+      const listener = (): void => this.#onCallerAbort(call);
+      call.link = { signal: callerSignal, listener };
+      callerSignal.addEventListener('abort', listener, { once: true });
     }
     pending.then(
       (data) => this.#finish(call, true, data),
@@ -309,7 +323,7 @@ export class Breaker {
   /** fn settled: the result, unless a timeout or the caller's abort already gave one. */
   #finish(call: Call, ok: boolean, payload: unknown): void {
     if (call.done) return;
-    if (call.deadline !== Infinity) this.#deadlines!.settle(call);
+    if (call.timeout !== 0) this.#deadlines!.settle(call);
     else call.done = true;
     call.detach();
     call.resolve!(this.#settle(call, ok, payload));
@@ -317,7 +331,7 @@ export class Breaker {
 
   /** The deadline queue found `call` past its deadline (and has marked it done). */
   #expire(call: Call, now: number): void {
-    const error = new TimeoutError(this.name, call.deadline - call.start);
+    const error = new TimeoutError(this.name, call.timeout);
     call.controller?.abort(error);
     call.detach();
     call.resolve!(this.#settle(call, false, error, now));
@@ -325,9 +339,9 @@ export class Breaker {
 
   #onCallerAbort(call: Call): void {
     if (call.done) return;
-    if (call.deadline !== Infinity) this.#deadlines!.settle(call);
+    if (call.timeout !== 0) this.#deadlines!.settle(call);
     else call.done = true;
-    const reason: unknown = call.callerSignal!.reason;
+    const reason: unknown = call.link!.signal.reason;
     call.controller?.abort(reason);
     call.resolve!(this.#abandon(call, reason, true));
   }
