@@ -95,12 +95,18 @@ function success<T>(data: T, fromCache: boolean, state: CircuitState, time: numb
   return { success: true, data, error: undefined, fromCache, rejected: fromCache, circuitState: state, executionTime: time };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+/**
+ * The promise to wait on for what `fn` returned, or null for a plain value. Never throws,
+ * even for a Proxy whose traps throw: where inspecting the value fails, the promise
+ * machinery inspects it again and turns that throw into a rejection.
+ */
+function pendingOf(value: unknown): Promise<unknown> | null {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return null;
   try {
-    return typeof (value as PromiseLike<unknown>).then === 'function';
+    if (value instanceof Promise) return value;
+    return typeof (value as PromiseLike<unknown>).then === 'function' ? Promise.resolve(value) : null;
   } catch {
-    return true; // Promise.resolve reads it again and turns the throw into a rejection
+    return Promise.resolve(value);
   }
 }
 
@@ -158,15 +164,11 @@ export class Breaker {
     this.#events = host.events;
   }
 
-  get config(): Readonly<CircuitBreakerConfig> {
-    return this.#config;
-  }
-
   /** Merges an already validated partial configuration; the state is kept. */
   configure(partial: Partial<CircuitBreakerConfig>): void {
     const config = mergeConfig(this.#config, partial);
     this.#config = config;
-    this.#window?.resize(config.failureThreshold, config.failureWindow);
+    this.#window?.resize(config.failureThreshold, config.failureWindow, this.#now());
     if (!config.cacheFallback) this.#cache = null;
     else this.#cache?.resize(config.fallbackMaxEntries);
   }
@@ -203,10 +205,8 @@ export class Breaker {
     } catch (thrown) {
       return Promise.resolve(this.#settle(call, false, thrown));
     }
-    if (!(value instanceof Promise) && !isThenable(value)) {
-      return Promise.resolve(this.#settle(call, true, value));
-    }
-    const pending = value instanceof Promise ? value : Promise.resolve(value);
+    const pending = pendingOf(value);
+    if (pending === null) return Promise.resolve(this.#settle(call, true, value));
 
     if (timeout === Infinity && callerSignal === undefined) {
       // Nothing can settle the call early, so fn's own promise carries the result.

@@ -1,3 +1,5 @@
+import { show } from './config.js';
+
 /**
  * The error of a call the circuit refused to run: the circuit is OPEN, or HALF_OPEN with
  * every probe slot taken.
@@ -6,6 +8,7 @@
  * rejected in it, so rejecting stays cheap when a service is down and traffic is high.
  */
 export class CircuitOpenError extends Error {
+  /** Always `'CircuitOpenError'`. */
   override name = 'CircuitOpenError' as const;
   /** The executor whose circuit rejected the call. */
   readonly executorName: string;
@@ -30,6 +33,7 @@ export class CircuitOpenError extends Error {
 
 /** The error of a call that ran longer than its executor's `requestTimeout`. */
 export class TimeoutError extends Error {
+  /** Always `'TimeoutError'`. */
   override name = 'TimeoutError' as const;
   /** The executor whose call timed out. */
   readonly executorName: string;
@@ -45,18 +49,24 @@ export class TimeoutError extends Error {
 
 /** Turns anything thrown into an `Error`, keeping a non-`Error` as `cause`. */
 export function toError(thrown: unknown): Error {
-  // The tag check also accepts errors made in another realm (a vm context, a worker's copy).
-  if (thrown instanceof Error || Object.prototype.toString.call(thrown) === '[object Error]') {
-    return thrown as Error;
-  }
+  if (isError(thrown)) return thrown;
   return new Error(`Non-Error thrown: ${describe(thrown)}`, { cause: thrown });
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+/** Never throws, even for a Proxy whose traps throw: then it is simply not an Error. */
+function isError(value: unknown): value is Error {
   try {
-    return String(value);
+    // The tag check also accepts errors made in another realm (a vm context, a worker's copy).
+    return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
   } catch {
-    return Object.prototype.toString.call(value);
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    return show(value);
   }
 }

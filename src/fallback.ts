@@ -54,13 +54,6 @@ export class FallbackCache {
     return MISS;
   }
 
-  /** Forgets every entry. */
-  clear(): void {
-    this.#value = undefined;
-    this.#at = -Infinity;
-    this.#keyed = null;
-  }
-
   /** Applies a new bound on keyed entries, keeping the most recently used ones. */
   resize(maxEntries: number): void {
     if (maxEntries === this.#maxEntries) return;

@@ -94,7 +94,8 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   );
 }
 
-function checkOptions(options: object): void {
+/** Validates `options`, reading each one exactly once (a getter may not answer twice alike). */
+function readOptions(options: object): ExecuteOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`execute: options must be an object, got ${show(options)}`);
   }
@@ -110,6 +111,7 @@ function checkOptions(options: object): void {
   if (cacheKey !== undefined && typeof cacheKey !== 'string') {
     throw new TypeError(`execute: options.cacheKey must be a string, got ${show(cacheKey)}`);
   }
+  return { signal, cacheKey };
 }
 
 class Registry implements CircuitBreakerRegistry {
@@ -145,18 +147,19 @@ class Registry implements CircuitBreakerRegistry {
     options?: ExecuteOptions,
   ): Promise<ExecutionResult<Awaited<T>>> {
     let breaker = this.#breakers.get(executorName);
+    let read: ExecuteOptions | undefined;
     try {
       if (breaker === undefined) checkName(executorName, 'execute');
       if (typeof fn !== 'function') throw new TypeError(`execute: fn must be a function, got ${show(fn)}`);
-      if (options !== undefined) checkOptions(options);
+      if (options !== undefined) read = readOptions(options);
     } catch (error) {
       return Promise.reject(error);
     }
     breaker ??= this.#create(executorName);
     return breaker.execute(
       fn as (signal?: AbortSignal) => unknown,
-      options?.cacheKey,
-      options?.signal,
+      read?.cacheKey,
+      read?.signal,
     ) as Promise<ExecutionResult<Awaited<T>>>;
   }
 

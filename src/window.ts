@@ -45,12 +45,16 @@ export class FailureWindow {
     this.#total = 0;
   }
 
-  /** Applies a new threshold and span, keeping the most recent failures that still fit. */
-  resize(threshold: number, span: number): void {
+  /**
+   * Applies a new threshold and span at `now`. What has aged out under the old span stays
+   * out (widening never brings a failure back); of the rest, the most recent that fit are
+   * kept.
+   */
+  resize(threshold: number, span: number, now: number): void {
+    this.#trim(now);
     this.#threshold = threshold;
     this.#span = span;
-    const times = this.#times;
-    if (times.length > this.#head) this.#trim(times[times.length - 1]!);
+    this.#trim(now);
   }
 
   /** Drops the failures that can no longer count at `now`. */

@@ -407,11 +407,23 @@ describe('configuration changes mid-state', () => {
     expect(reg.getState('svc')).toBe(CircuitState.OPEN);
   });
 
-  it('a longer failureWindow applies to the next failure', async () => {
+  it('a longer failureWindow keeps counting a failure still inside the old one', async () => {
     reg.configure('svc', { failureThreshold: 2, failureWindow: 1_000 });
-    await reg.execute('svc', boom);
+    await reg.execute('svc', boom); // t = 0
+    await vi.advanceTimersByTimeAsync(500);
+    reg.configure('svc', { failureWindow: 60_000 }); // the failure at 0 is still inside
+    await vi.advanceTimersByTimeAsync(4_500);
+    await reg.execute('svc', boom); // t = 5000: outside the old window, inside the new one
+    expect(reg.getState('svc')).toBe(CircuitState.OPEN);
+  });
+
+  it('widening the window does not bring back a failure that had already aged out', async () => {
+    reg.configure('svc', { failureThreshold: 2, failureWindow: 1_000 });
+    await reg.execute('svc', boom); // t = 0
     await vi.advanceTimersByTimeAsync(5_000);
-    reg.configure('svc', { failureWindow: 60_000 });
+    reg.configure('svc', { failureWindow: 60_000 }); // the failure at 0 aged out at 1000
+    await reg.execute('svc', boom);
+    expect(reg.getState('svc')).toBe(CircuitState.CLOSED);
     await reg.execute('svc', boom);
     expect(reg.getState('svc')).toBe(CircuitState.OPEN);
   });
