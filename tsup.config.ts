@@ -1,7 +1,30 @@
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
+/**
+ * The integration entries (prometheus, opentelemetry, health) reach the core through
+ * `import ... from './index.js'`. Bundled, each would carry its own copy of the core, and
+ * with it its own default registry, different from the one the app's
+ * `import 'executor-circuit-breaker'` uses. So that import stays an import of the built core
+ * file: `./index.js` in the ESM build, `./index.cjs` in the CommonJS one.
+ */
+const coreStaysExternal: Plugin = {
+  name: 'core-stays-external',
+  setup(build) {
+    const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
+    build.onResolve({ filter: /^\.\/index\.js$/ }, (args) =>
+      /[\\/]src[\\/][^\\/]+\.ts$/.test(args.importer) ? { path: core, external: true } : undefined,
+    );
+  },
+};
+
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    prometheus: 'src/prometheus.ts',
+    opentelemetry: 'src/opentelemetry.ts',
+    health: 'src/health.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
@@ -9,4 +32,6 @@ export default defineConfig({
   platform: 'node',
   sourcemap: true,
   splitting: false,
+  // prom-client and @opentelemetry/api are peer dependencies, so tsup leaves them external.
+  esbuildPlugins: [coreStaysExternal],
 });

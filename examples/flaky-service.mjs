@@ -1,14 +1,20 @@
-// A tiny fake of two external APIs (Notion and Slack) whose health can be switched at
-// runtime, so the demo can show a circuit breaker reacting to a real HTTP service.
+// A tiny fake of the external APIs the examples protect, whose health can be switched at
+// runtime, so that a circuit breaker reacts to a real HTTP service. The real clients are
+// pointed at it: @notionhq/client with `baseUrl: service.url`, @slack/web-api with
+// `slackApiUrl: service.slackApiUrl` (see clients.mjs).
 //
-//   GET  /notion/pages           -> { results: [...] }
-//   POST /slack/chat.postMessage -> { ok: true, ts }
+//   notion  POST /v1/pages                      -> a Notion page object
+//           POST /v1/data_sources/:id/query     -> a Notion list of pages
+//           GET  /notion/pages                  -> { results: [...] }        (the demo's route)
+//   slack   POST /api/chat.postMessage          -> { ok: true, channel, ts } (form or JSON body)
+//           POST /slack/chat.postMessage        -> { ok: true, ts }          (the demo's route)
+//   trello  POST /1/cards                       -> { id, name }
 //
-// Modes:
+// Modes, for every service at once or for one (`setMode('down', 'notion')`):
 //   'up'    answers at once with 200
-//   'down'  answers at once with 500
-//   'slow'  answers 200, but only after `slowMs` (longer than the demo's request timeout)
-//   'flaky' every third request gets a 500 (deterministic, so runs are repeatable)
+//   'down'  answers at once with 500 (a Notion error object for the Notion API)
+//   'slow'  answers 200, but only after `slowMs` (longer than the examples' request timeouts)
+//   'flaky' every third request to the service gets a 500 (deterministic, so runs repeat)
 
 import http from 'node:http';
 
@@ -17,35 +23,99 @@ const PAGES = [
   { id: 'p2', title: 'Meeting notes' },
   { id: 'p3', title: 'On-call runbook' },
 ];
+const SERVICES = ['notion', 'slack', 'trello'];
+const MODES = ['up', 'down', 'slow', 'flaky'];
+
+/** Which fake service a path belongs to. */
+function serviceOf(pathname) {
+  if (pathname.startsWith('/v1/') || pathname.startsWith('/notion/')) return 'notion';
+  if (pathname.startsWith('/api/') || pathname.startsWith('/slack/')) return 'slack';
+  if (pathname.startsWith('/1/') || pathname.startsWith('/trello/')) return 'trello';
+  return 'other';
+}
+
+/** A Notion API page object, as much of it as the examples read. */
+function notionPage(id, title) {
+  return {
+    object: 'page',
+    id,
+    created_time: new Date().toISOString(),
+    properties: { title: { type: 'title', title: [{ type: 'text', plain_text: title, text: { content: title } }] } },
+  };
+}
+
+/** Reads a request body: JSON, or form-encoded (the Slack client's default). */
+async function readBody(req) {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  if (text === '') return {};
+  if ((req.headers['content-type'] ?? '').includes('application/json')) return JSON.parse(text);
+  return Object.fromEntries(new URLSearchParams(text));
+}
 
 /**
  * Starts the service on 127.0.0.1 at a free port.
- * @returns {Promise<{ url: string, setMode(mode: 'up'|'down'|'slow'|'flaky'): void, close(): Promise<void> }>}
+ * @returns {Promise<{
+ *   url: string, slackApiUrl: string,
+ *   setMode(mode: 'up'|'down'|'slow'|'flaky', service?: 'notion'|'slack'|'trello'): void,
+ *   hits(): { notion: number, slack: number, trello: number },
+ *   messages: { channel: string, text: string }[],
+ *   close(): Promise<void>,
+ * }>}
  */
 export async function startFlakyService({ slowMs = 1500 } = {}) {
-  let mode = 'up';
-  let count = 0;
+  const mode = { notion: 'up', slack: 'up', trello: 'up', other: 'up' };
+  // Requests per service since its mode was last set (for 'flaky'), and in all (for the examples).
+  const count = { notion: 0, slack: 0, trello: 0, other: 0 };
+  const total = { notion: 0, slack: 0, trello: 0, other: 0 };
+  const messages = [];
+  let created = 0;
   // Delayed answers still waiting; cleared on close so no timer outlives the server.
   const pending = new Set();
 
-  const server = http.createServer((req, res) => {
-    count++;
+  const server = http.createServer(async (req, res) => {
+    const { pathname } = new URL(req.url, 'http://x');
+    const service = serviceOf(pathname);
+    count[service]++;
+    total[service]++;
     const send = (status, body) => {
       if (res.destroyed) return; // the client gave up (timed out) meanwhile
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    let body;
+    try {
+      body = await readBody(req);
+    } catch {
+      return send(400, { error: 'bad body' });
+    }
     const answer = () => {
-      const route = `${req.method} ${new URL(req.url, 'http://x').pathname}`;
+      const route = `${req.method} ${pathname}`;
       if (route === 'GET /notion/pages') return send(200, { results: PAGES });
       if (route === 'POST /slack/chat.postMessage') return send(200, { ok: true, ts: `${Date.now() / 1000}` });
+      if (route === 'POST /v1/pages') {
+        const title = body.properties?.title?.title?.[0]?.text?.content ?? 'Untitled';
+        return send(200, notionPage(`page-${++created}`, title));
+      }
+      if (req.method === 'POST' && /^\/v1\/data_sources\/[^/]+\/query$/.test(pathname)) {
+        return send(200, { object: 'list', results: PAGES.map((p) => notionPage(p.id, p.title)), has_more: false, next_cursor: null });
+      }
+      if (route === 'POST /api/chat.postMessage') {
+        messages.push({ channel: body.channel, text: body.text });
+        return send(200, { ok: true, channel: body.channel, ts: `${Date.now() / 1000}`, message: { text: body.text } });
+      }
+      if (route === 'POST /1/cards') return send(200, { id: `card-${++created}`, name: body.name });
       send(404, { error: `no route ${route}` });
     };
 
-    if (mode === 'down' || (mode === 'flaky' && count % 3 === 0)) {
+    const current = mode[service];
+    if (current === 'down' || (current === 'flaky' && count[service] % 3 === 0)) {
+      if (service === 'notion' && pathname.startsWith('/v1/')) {
+        return send(500, { object: 'error', status: 500, code: 'internal_server_error', message: 'Notion had an internal error' });
+      }
       return send(500, { error: 'internal_error' });
     }
-    if (mode === 'slow') {
+    if (current === 'slow') {
       const timer = setTimeout(() => {
         pending.delete(timer);
         answer();
@@ -66,19 +136,31 @@ export async function startFlakyService({ slowMs = 1500 } = {}) {
     server.listen(0, '127.0.0.1', resolve); // port 0: the OS picks a free port
   });
   const { port } = server.address();
+  const url = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
-    setMode(next) {
-      if (!['up', 'down', 'slow', 'flaky'].includes(next)) throw new TypeError(`unknown mode ${next}`);
-      mode = next;
-      count = 0;
+    url,
+    /** The Slack Web API base URL (`slackApiUrl` must end with a slash). */
+    slackApiUrl: `${url}/api/`,
+    setMode(next, service) {
+      if (!MODES.includes(next)) throw new TypeError(`unknown mode ${next}`);
+      if (service !== undefined && !SERVICES.includes(service)) throw new TypeError(`unknown service ${service}`);
+      for (const name of service === undefined ? Object.keys(mode) : [service]) {
+        mode[name] = next;
+        count[name] = 0;
+      }
     },
+    /** Requests each service has received so far. */
+    hits() {
+      return { notion: total.notion, slack: total.slack, trello: total.trello };
+    },
+    /** Every message posted to the fake Slack API, in order. */
+    messages,
     close() {
       for (const timer of pending) clearTimeout(timer);
       pending.clear();
       const closed = new Promise((resolve) => server.close(() => resolve()));
-      // fetch keeps connections alive; without this, close() would wait for them to idle out.
+      // Clients keep connections alive; without this, close() would wait for them to idle out.
       server.closeAllConnections();
       return closed;
     },

@@ -7,8 +7,11 @@
  * - `HALF_OPEN`: up to `successThreshold` probe calls run at once to test recovery.
  */
 export enum CircuitState {
+  /** Calls pass through; failures are counted. */
   CLOSED = 'CLOSED',
+  /** Calls are rejected without running. */
   OPEN = 'OPEN',
+  /** Up to `successThreshold` probe calls test whether the service has recovered. */
   HALF_OPEN = 'HALF_OPEN',
 }
 
@@ -66,15 +69,19 @@ interface ExecutionResultBase {
 
 /** A call that produced a value: `fn`'s own, or a cached one when the circuit rejected the call. */
 export interface ExecutionSuccess<T> extends ExecutionResultBase {
+  /** Always true here. */
   success: true;
   /** What `fn` returned (or the cached value when `fromCache` is true). */
   data: T;
+  /** Never set on a success. */
   error?: undefined;
 }
 
 /** A call that failed, timed out, or was rejected with no cached value to fall back on. */
 export interface ExecutionFailure extends ExecutionResultBase {
+  /** Always false here. */
   success: false;
+  /** Never set on a failure. */
   data?: undefined;
   /**
    * Why: what `fn` threw (a non-`Error` is wrapped, the original kept as `cause`), a
@@ -92,11 +99,15 @@ export type ExecutionResult<T> = ExecutionSuccess<T> | ExecutionFailure;
 
 /** A snapshot of one executor's circuit and counters. Every call returns a fresh copy. */
 export interface CircuitBreakerStats {
+  /** The executor these statistics belong to. */
   executorName: string;
+  /** The circuit's state when the snapshot was taken. */
   state: CircuitState;
   /** Always `successfulRequests + failedRequests + rejectedRequests`. */
   totalRequests: number;
+  /** Calls whose `fn` produced a value. */
   successfulRequests: number;
+  /** Calls whose `fn` threw, rejected or timed out (or that the caller aborted). */
   failedRequests: number;
   /** Calls the circuit refused to run, including those answered from the cache. */
   rejectedRequests: number;
@@ -108,8 +119,11 @@ export interface CircuitBreakerStats {
   timesOpened: number;
   /** Transitions into CLOSED. */
   timesClosed: number;
+  /** When the circuit last changed state; null if it never has. */
   lastStateChange: Date | null;
+  /** When the last failure was recorded; null if none was. */
   lastFailureTime: Date | null;
+  /** When the last success was recorded; null if none was. */
   lastSuccessTime: Date | null;
   /** When the circuit will let probes through; null unless OPEN on its own timer. */
   nextAttemptTime: Date | null;
@@ -119,12 +133,19 @@ export interface CircuitBreakerStats {
 
 /** Every event and its listener's signature. */
 export interface CircuitBreakerEvents {
+  /** The circuit went OPEN (on failures, or by `openCircuit`); `stats` already show it. */
   'circuit:opened': (executorName: string, stats: CircuitBreakerStats) => void;
+  /** The circuit went CLOSED (probes succeeded, `closeCircuit`, or `reset` of an open circuit). */
   'circuit:closed': (executorName: string, stats: CircuitBreakerStats) => void;
+  /** The circuit went HALF_OPEN: `resetTimeout` elapsed and probes may run. */
   'circuit:half-open': (executorName: string, stats: CircuitBreakerStats) => void;
+  /** A call succeeded after `executionTime` ms. */
   'request:success': (executorName: string, executionTime: number) => void;
+  /** A call failed; a timeout's `error.name` is `'TimeoutError'`. */
   'request:failure': (executorName: string, error: Error) => void;
+  /** The circuit refused a call (OPEN, or HALF_OPEN with every probe slot taken). */
   'request:rejected': (executorName: string) => void;
+  /** A refused call was answered from the fallback cache (after its `request:rejected`). */
   'fallback:used': (executorName: string) => void;
 }
 
@@ -133,6 +154,7 @@ export type CircuitBreakerEventName = keyof CircuitBreakerEvents;
 
 /** Where a registry reads the time from, in ms since the epoch. */
 export interface Clock {
+  /** The current time, in ms since the epoch. */
   now(): number;
 }
 
