@@ -3,7 +3,8 @@ import { CircuitOpenError, TimeoutError, toError } from './errors.js';
 import { Events } from './events.js';
 import { FallbackCache, MISS } from './fallback.js';
 import { wantsSignal } from './signal.js';
-import { DeadlineQueue, type Deadline, type TimerArming } from './timeout.js';
+import { Call, failure, pendingOf, success } from './call.js';
+import { DeadlineQueue, type TimerArming } from './timeout.js';
 import {
   CircuitState,
   type CircuitBreakerConfig,
@@ -43,72 +44,6 @@ const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
 
 /** A breaker that was destroyed reports to nobody. */
 const DETACHED = new Events();
-
-/** The caller's signal and the listener a call put on it. */
-interface CallerLink {
-  readonly signal: AbortSignal;
-  readonly listener: () => void;
-}
-
-/**
- * One running call; it is its own entry in the deadline queue. Kept small: one is made
- * per call. The deadline is derived rather than stored, since a stored time would cost a
- * heap number per call where the timeout is a small integer.
- */
-class Call implements Deadline {
-  done = false;
-  resolve: ((result: ExecutionResult<unknown>) => void) | null = null;
-  controller: AbortController | null = null;
-  link: CallerLink | null = null;
-
-  constructor(
-    readonly generation: number,
-    readonly start: number,
-    /** The request timeout in ms, 0 for none. */
-    readonly timeout: number,
-    readonly admittedIn: CircuitState,
-    readonly cacheKey: string | undefined,
-  ) {}
-
-  get deadline(): number {
-    return this.start + this.timeout;
-  }
-
-  /** Stops listening to the caller's signal. */
-  detach(): void {
-    if (this.link !== null) this.link.signal.removeEventListener('abort', this.link.listener);
-  }
-}
-
-// The executor of `new Promise` hands its resolver here: one shared function instead of a
-// closure per call.
-let captured: ((result: ExecutionResult<unknown>) => void) | null = null;
-function capture(resolve: (result: ExecutionResult<unknown>) => void): void {
-  captured = resolve;
-}
-
-function failure(error: Error, rejected: boolean, state: CircuitState, time: number): ExecutionResult<never> {
-  return { success: false, data: undefined, error, fromCache: false, rejected, circuitState: state, executionTime: time };
-}
-
-function success<T>(data: T, fromCache: boolean, state: CircuitState, time: number): ExecutionResult<T> {
-  return { success: true, data, error: undefined, fromCache, rejected: fromCache, circuitState: state, executionTime: time };
-}
-
-/**
- * The promise to wait on for what `fn` returned, or null for a plain value. Never throws,
- * even for a Proxy whose traps throw: where inspecting the value fails, the promise
- * machinery inspects it again and turns that throw into a rejection.
- */
-function pendingOf(value: unknown): Promise<unknown> | null {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return null;
-  try {
-    if (value instanceof Promise) return value;
-    return typeof (value as PromiseLike<unknown>).then === 'function' ? Promise.resolve(value) : null;
-  } catch {
-    return Promise.resolve(value);
-  }
-}
 
 function assertNever(value: never): never {
   throw new Error(`unreachable: ${String(value)}`);
@@ -215,8 +150,7 @@ export class Breaker {
         (error) => this.#settle(call, false, error),
       );
     }
-    const result = new Promise<ExecutionResult<unknown>>(capture);
-    call.resolve = captured;
+    const result = call.result();
     if (timeout !== Infinity) {
       (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now))).add(call);
     }

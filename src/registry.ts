@@ -249,8 +249,10 @@ class Registry implements CircuitBreakerRegistry {
     return this.#find(executorName, where) ?? this.#create(executorName);
   }
 
-  #create(executorName: string, config: Partial<CircuitBreakerConfig> = {}): Breaker {
-    const breaker = new Breaker(executorName, mergeConfig(this.#defaults, config), this.#host);
+  #create(executorName: string, config?: Partial<CircuitBreakerConfig>): Breaker {
+    // Breakers on the defaults share the registry's frozen defaults object.
+    const merged = config === undefined ? this.#defaults : mergeConfig(this.#defaults, config);
+    const breaker = new Breaker(executorName, merged, this.#host);
     this.#breakers.set(executorName, breaker);
     return breaker;
   }

@@ -133,7 +133,12 @@ export class DeadlineQueue<E extends Deadline> {
   /** Called by {@link TimerArming}: starts the timer for the earliest deadline. */
   arm(): void {
     this.#armRequested = false;
-    if (this.#live === 0 || this.#timer !== null) return;
+    if (this.#live === 0) {
+      // Every call of the last turn has settled: let go of the array's spare capacity.
+      if (this.#items.length === 0) this.#items = [];
+      return;
+    }
+    if (this.#timer !== null) return;
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, this.#items[this.#head]!.deadline - this.#now()));
   }
 

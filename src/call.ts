@@ -1,0 +1,81 @@
+/**
+ * One call's bookkeeping and the shapes of its result, kept apart from the state machine.
+ * One `Call` is made per admitted call, so it is kept small.
+ */
+import type { Deadline } from './timeout.js';
+import type { CircuitState, ExecutionResult } from './types.js';
+
+/** The caller's signal and the listener a call put on it. */
+export interface CallerLink {
+  readonly signal: AbortSignal;
+  readonly listener: () => void;
+}
+
+/**
+ * One running call; it is its own entry in the deadline queue. Kept small: one is made
+ * per call. The deadline is derived rather than stored, since a stored time would cost a
+ * heap number per call where the timeout is a small integer.
+ */
+export class Call implements Deadline {
+  done = false;
+  resolve: ((result: ExecutionResult<unknown>) => void) | null = null;
+  controller: AbortController | null = null;
+  link: CallerLink | null = null;
+
+  constructor(
+    readonly generation: number,
+    readonly start: number,
+    /** The request timeout in ms, 0 for none. */
+    readonly timeout: number,
+    readonly admittedIn: CircuitState,
+    readonly cacheKey: string | undefined,
+  ) {}
+
+  get deadline(): number {
+    return this.start + this.timeout;
+  }
+
+  /** A promise of the call's result, settled by {@link Call.resolve}. */
+  result(): Promise<ExecutionResult<unknown>> {
+    const promise = new Promise<ExecutionResult<unknown>>(capture);
+    this.resolve = captured;
+    return promise;
+  }
+
+  /** Stops listening to the caller's signal. */
+  detach(): void {
+    if (this.link !== null) this.link.signal.removeEventListener('abort', this.link.listener);
+  }
+}
+
+// The executor of `new Promise` hands its resolver here: one shared function instead of a
+// closure per call.
+let captured: ((result: ExecutionResult<unknown>) => void) | null = null;
+function capture(resolve: (result: ExecutionResult<unknown>) => void): void {
+  captured = resolve;
+}
+
+/** The result of a call that failed or was rejected without a cached value. */
+export function failure(error: Error, rejected: boolean, state: CircuitState, time: number): ExecutionResult<never> {
+  return { success: false, data: undefined, error, fromCache: false, rejected, circuitState: state, executionTime: time };
+}
+
+/** The result of a call that produced a value, its own or a cached one. */
+export function success<T>(data: T, fromCache: boolean, state: CircuitState, time: number): ExecutionResult<T> {
+  return { success: true, data, error: undefined, fromCache, rejected: fromCache, circuitState: state, executionTime: time };
+}
+
+/**
+ * The promise to wait on for what `fn` returned, or null for a plain value. Never throws,
+ * even for a Proxy whose traps throw: where inspecting the value fails, the promise
+ * machinery inspects it again and turns that throw into a rejection.
+ */
+export function pendingOf(value: unknown): Promise<unknown> | null {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return null;
+  try {
+    if (value instanceof Promise) return value;
+    return typeof (value as PromiseLike<unknown>).then === 'function' ? Promise.resolve(value) : null;
+  } catch {
+    return Promise.resolve(value);
+  }
+}
