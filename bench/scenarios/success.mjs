@@ -7,6 +7,8 @@ export const note = 'fn = async () => 1; every contender with its default config
 export function setup({ ours, CircuitBreaker, cockatiel }) {
   const fn = async () => 1;
   const name = 'bench-success';
+  const noTimeout = 'bench-success-no-timeout';
+  ours.configure(noTimeout, { requestTimeout: Infinity });
   const opo = opossumBreaker(CircuitBreaker, fn);
   const opoNoTimeout = opossumBreaker(CircuitBreaker, fn, { timeout: false });
   const cki = cockatielBreaker(cockatiel);
@@ -14,6 +16,13 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
   const contenders = [
     { id: 'bare', label: 'bare await fn()', kind: 'baseline', op: fn },
     { id: 'ours', label: 'ours, default (10 s timeout, cache on)', kind: 'ours', op: () => ours.execute(name, fn) },
+    {
+      id: 'ours-fresh',
+      label: 'ours, default, a new closure per call',
+      kind: 'ours',
+      op: () => ours.execute(name, async () => 1),
+    },
+    { id: 'ours-no-timeout', label: 'ours, requestTimeout: Infinity', kind: 'ours', op: () => ours.execute(noTimeout, fn) },
     { id: 'opossum', label: 'opossum, default (10 s timeout)', kind: 'peer', short: 'opossum', op: () => opo.fire() },
     {
       id: 'opossum-nt',
@@ -36,6 +45,7 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
     teardown() {
       shutdownAll([opo, opoNoTimeout]);
       ours.reset(name);
+      ours.reset(noTimeout);
     },
   };
 }
