@@ -4,6 +4,7 @@ import { Events } from './events.js';
 import { FallbackCache, MISS } from './fallback.js';
 import { wantsSignal } from './signal.js';
 import { Call, failure, pendingOf, success } from './call.js';
+import { Counters } from './stats.js';
 import { DeadlineQueue, type TimerArming } from './timeout.js';
 import {
   CircuitState,
@@ -50,7 +51,8 @@ function assertNever(value: never): never {
 }
 
 /**
- * One executor's circuit: its state machine, counters, fallback cache and running calls.
+ * One executor's circuit: its state machine, fallback cache and running calls; its
+ * counters are in {@link Counters}.
  *
  * Every transition goes through {@link Breaker.#transition}, which also starts a new
  * generation: a call remembers the generation it started in, and when it settles in a later
@@ -76,20 +78,7 @@ export class Breaker {
   /** Moves OPEN to HALF_OPEN on time; only armed while OPEN on its own timer. */
   #reopenTimer: ReturnType<typeof setTimeout> | null = null;
 
-  #successful = 0;
-  #failed = 0;
-  #rejected = 0;
-  #consecutiveFailures = 0;
-  #consecutiveSuccesses = 0;
-  #timesOpened = 0;
-  #timesClosed = 0;
-  /** Times on the clock, NaN for never. */
-  #lastStateChange = NaN;
-  #lastFailure = NaN;
-  #lastSuccess = NaN;
-  /** Calls that ran (for the mean response time) and their total time. */
-  #ran = 0;
-  #totalTime = 0;
+  #counters = new Counters();
 
   constructor(name: string, config: Readonly<CircuitBreakerConfig>, host: BreakerHost) {
     this.name = name;
@@ -205,11 +194,7 @@ export class Breaker {
     this.#generation++;
     this.#window?.clear();
     this.#cache = null;
-    this.#successful = this.#failed = this.#rejected = 0;
-    this.#consecutiveFailures = this.#consecutiveSuccesses = 0;
-    this.#timesOpened = this.#timesClosed = 0;
-    this.#lastStateChange = this.#lastFailure = this.#lastSuccess = NaN;
-    this.#ran = this.#totalTime = 0;
+    this.#counters = new Counters();
     // Whoever watches for the circuit to close learns that it did.
     if (!wasClosed) this.#announce('circuit:closed');
   }
@@ -238,7 +223,7 @@ export class Breaker {
     cacheKey: string | undefined,
     now: number,
   ): Promise<ExecutionResult<unknown>> {
-    this.#rejected++;
+    this.#counters.rejected++;
     this.#events.emit('request:rejected', this.name);
     if (this.#config.cacheFallback) {
       const cached = this.#cache === null ? MISS : this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
@@ -283,17 +268,10 @@ export class Breaker {
   /** Accounts for a call's outcome and returns its result. */
   #settle(call: Call, ok: boolean, payload: unknown, now = this.#now()): ExecutionResult<unknown> {
     const time = now > call.start ? now - call.start : 0;
-    this.#ran++;
-    this.#totalTime += time;
     if (ok) {
-      this.#successful++;
-      this.#lastSuccess = now;
+      this.#counters.succeeded(now, time, call.generation === this.#generation);
       if (this.#config.cacheFallback) {
         (this.#cache ??= new FallbackCache(this.#config.fallbackMaxEntries)).store(call.cacheKey, payload, now);
-      }
-      if (call.generation === this.#generation) {
-        this.#consecutiveSuccesses++;
-        this.#consecutiveFailures = 0;
       }
       this.#events.emit('request:success', this.name, time);
       // Checked after the event: a listener may have moved the circuit on.
@@ -305,12 +283,7 @@ export class Breaker {
       return success(payload, false, call.admittedIn, time);
     }
     const error = toError(payload);
-    this.#failed++;
-    this.#lastFailure = now;
-    if (call.generation === this.#generation) {
-      this.#consecutiveFailures++;
-      this.#consecutiveSuccesses = 0;
-    }
+    this.#counters.failedAfter(now, time, call.generation === this.#generation);
     this.#events.emit('request:failure', this.name, error);
     if (call.generation === this.#generation) {
       const phase = this.#phase;
@@ -328,11 +301,7 @@ export class Breaker {
   #abandon(call: Call, reason: unknown, ran: boolean): ExecutionResult<unknown> {
     const now = this.#now();
     const time = ran && now > call.start ? now - call.start : 0;
-    if (ran) {
-      this.#ran++;
-      this.#totalTime += time;
-    }
-    this.#failed++;
+    this.#counters.abandoned(time, ran);
     const phase = this.#phase;
     if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
     const error = toError(reason);
@@ -364,10 +333,10 @@ export class Breaker {
     this.#clearReopenTimer();
     this.#phase = next;
     this.#generation++;
-    this.#lastStateChange = at;
+    this.#counters.lastStateChange = at;
     switch (next.kind) {
       case CircuitState.OPEN:
-        this.#timesOpened++;
+        this.#counters.timesOpened++;
         if (next.until !== null) {
           const timer = setTimeout(() => this.#onReopenTimer(), Math.max(0, next.until - at));
           if (typeof timer === 'object') timer.unref?.();
@@ -379,7 +348,7 @@ export class Breaker {
         this.#announce('circuit:half-open');
         break;
       case CircuitState.CLOSED:
-        this.#timesClosed++;
+        this.#counters.timesClosed++;
         this.#window?.clear();
         this.#announce('circuit:closed');
         break;
@@ -401,26 +370,7 @@ export class Breaker {
 
   #snapshot(): CircuitBreakerStats {
     const phase = this.#phase;
-    return {
-      executorName: this.name,
-      state: phase.kind,
-      totalRequests: this.#successful + this.#failed + this.#rejected,
-      successfulRequests: this.#successful,
-      failedRequests: this.#failed,
-      rejectedRequests: this.#rejected,
-      consecutiveFailures: this.#consecutiveFailures,
-      consecutiveSuccesses: this.#consecutiveSuccesses,
-      timesOpened: this.#timesOpened,
-      timesClosed: this.#timesClosed,
-      lastStateChange: toDate(this.#lastStateChange),
-      lastFailureTime: toDate(this.#lastFailure),
-      lastSuccessTime: toDate(this.#lastSuccess),
-      nextAttemptTime: phase.kind === CircuitState.OPEN && phase.until !== null ? new Date(phase.until) : null,
-      avgResponseTime: this.#ran === 0 ? 0 : this.#totalTime / this.#ran,
-    };
+    const nextAttempt = phase.kind === CircuitState.OPEN ? phase.until : null;
+    return this.#counters.snapshot(this.name, phase.kind, nextAttempt);
   }
-}
-
-function toDate(time: number): Date | null {
-  return Number.isNaN(time) ? null : new Date(time);
 }
