@@ -6,7 +6,7 @@
  * bundler resolution. Needs dist/ (npm run build).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe.each([
     const { code, output } = runTsc(['-p', project, '--listFilesOnly']);
     expect(code, output).toBe(0);
     const files = output.split('\n').map((line) => line.trim().replaceAll('\\', '/'));
-    for (const file of [...resolved, 'test/types/doc-snippets.ts']) {
+    for (const file of [...resolved, 'test/types/doc-snippets.ts', 'test/types/readme-snippets.ts']) {
       expect(files.some((f) => f.endsWith(`/${file}`)), `${file} is not among the files of ${project}`).toBe(true);
     }
     expect(files.some((f) => f.includes('/src/')), 'the sources must not be type-checked, only dist').toBe(false);
@@ -55,4 +55,16 @@ describe.each([
     if (code !== 0) console.error(`tsc -p ${project} failed:\n${output}`);
     expect(code, output).toBe(0);
   }, 60_000);
+});
+
+describe("the README's TypeScript", () => {
+  it('is in test/types/readme-snippets.ts word for word, so the compile above checks what users paste', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const snippets = readFileSync(join(root, 'test/types/readme-snippets.ts'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    // Indentation may differ where a block is wrapped in braces to keep its names apart.
+    const flat = (text: string) => text.split('\n').map((line) => line.trim()).join('\n');
+    for (const block of blocks) expect(flat(snippets)).toContain(flat(block).trim());
+  });
 });
