@@ -12,6 +12,7 @@ import {
   type CircuitBreakerEventName,
   type CircuitBreakerStats,
   type ExecutionResult,
+  type ProbeGate,
 } from './types.js';
 import { FailureWindow } from './window.js';
 
@@ -46,6 +47,15 @@ const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
 /** A breaker that was destroyed reports to nobody. */
 const DETACHED = new Events();
 
+/** Asks a probe gate; one that throws refuses. */
+function grants(gate: ProbeGate): boolean {
+  try {
+    return gate.tryAcquire() === true;
+  } catch {
+    return false;
+  }
+}
+
 function assertNever(value: never): never {
   throw new Error(`unreachable: ${String(value)}`);
 }
@@ -72,6 +82,8 @@ export class Breaker {
   /** The last fn run and whether it takes the signal: a stable fn is inspected once. */
   #lastFn: Function | null = null;
   #lastWantsSignal = false;
+  /** Asked before each half-open probe, when breakers are coordinated beyond this process. */
+  #gate: ProbeGate | null = null;
 
   #phase: Phase = CLOSED_PHASE;
   #generation = 0;
@@ -105,17 +117,23 @@ export class Breaker {
   ): Promise<ExecutionResult<unknown>> {
     const now = this.#now();
     let phase = this.#phase;
+    let gate: ProbeGate | null = null;
     if (phase.kind !== CircuitState.CLOSED) {
       this.#refresh(now);
       phase = this.#phase;
       if (phase.kind === CircuitState.OPEN) return this.#reject(phase, cacheKey, now);
       if (phase.kind === CircuitState.HALF_OPEN) {
         if (phase.probes >= this.#config.successThreshold) return this.#reject(phase, cacheKey, now);
+        if (this.#gate !== null) {
+          if (!grants(this.#gate)) return this.#reject(phase, cacheKey, now);
+          gate = this.#gate;
+        }
         phase.probes++;
       }
     }
     const timeout = this.#config.requestTimeout;
     const call = new Call(this.#generation, now, timeout === Infinity ? 0 : timeout, phase.kind, cacheKey);
+    if (gate !== null) call.gate = gate;
     if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
 
     let value: unknown;
@@ -180,6 +198,26 @@ export class Breaker {
     this.#transition({ kind: CircuitState.OPEN, until: null, rejection: null }, this.#now());
   }
 
+  /**
+   * Opens the circuit as if it had opened on its own, with probes from `until`. On a circuit
+   * already OPEN on its timer it only moves that time; one held open stays held.
+   */
+  trip(until: number): void {
+    const phase = this.#phase;
+    if (phase.kind !== CircuitState.OPEN) {
+      this.#transition({ kind: CircuitState.OPEN, until, rejection: null }, this.#now());
+    } else if (phase.until !== null && phase.until !== until) {
+      this.#clearReopenTimer();
+      this.#phase = { kind: CircuitState.OPEN, until, rejection: null };
+      this.#armReopen(until, this.#now());
+    }
+  }
+
+  /** Installs or removes the half-open probe gate. */
+  setGate(gate: ProbeGate | null): void {
+    this.#gate = gate;
+  }
+
   /** Forces CLOSED and forgets the failures in the window. */
   close(): void {
     if (this.#phase.kind === CircuitState.CLOSED) this.#window?.clear();
@@ -207,6 +245,7 @@ export class Breaker {
     this.#clearReopenTimer();
     this.#deadlines?.clear();
     this.#lastFn = null;
+    this.#gate = null;
     this.#generation++;
     this.#phase = CLOSED_PHASE;
     this.#events = DETACHED;
@@ -268,6 +307,7 @@ export class Breaker {
   /** Accounts for a call's outcome and returns its result. */
   #settle(call: Call, ok: boolean, payload: unknown, now = this.#now()): ExecutionResult<unknown> {
     const time = now > call.start ? now - call.start : 0;
+    if (call.gate !== null) call.releaseGate();
     if (ok) {
       this.#counters.succeeded(now, time, call.generation === this.#generation);
       if (this.#config.cacheFallback) {
@@ -301,6 +341,7 @@ export class Breaker {
   #abandon(call: Call, reason: unknown, ran: boolean): ExecutionResult<unknown> {
     const now = this.#now();
     const time = ran && now > call.start ? now - call.start : 0;
+    if (call.gate !== null) call.releaseGate();
     this.#counters.abandoned(time, ran);
     const phase = this.#phase;
     if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
@@ -337,11 +378,7 @@ export class Breaker {
     switch (next.kind) {
       case CircuitState.OPEN:
         this.#counters.timesOpened++;
-        if (next.until !== null) {
-          const timer = setTimeout(() => this.#onReopenTimer(), Math.max(0, next.until - at));
-          if (typeof timer === 'object') timer.unref?.();
-          this.#reopenTimer = timer;
-        }
+        if (next.until !== null) this.#armReopen(next.until, at);
         this.#announce('circuit:opened');
         break;
       case CircuitState.HALF_OPEN:
@@ -359,6 +396,13 @@ export class Breaker {
 
   #announce(event: Extract<CircuitBreakerEventName, `circuit:${string}`>): void {
     if (this.#events.has(event)) this.#events.emit(event, this.name, this.#snapshot());
+  }
+
+  /** The timer that half-opens the circuit at `until`; it never keeps the process alive. */
+  #armReopen(until: number, at: number): void {
+    const timer = setTimeout(() => this.#onReopenTimer(), Math.max(0, until - at));
+    if (typeof timer === 'object') timer.unref?.();
+    this.#reopenTimer = timer;
   }
 
   #clearReopenTimer(): void {

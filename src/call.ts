@@ -3,7 +3,7 @@
  * One `Call` is made per admitted call, so it is kept small.
  */
 import type { Deadline } from './timeout.js';
-import type { CircuitState, ExecutionResult } from './types.js';
+import type { CircuitState, ExecutionResult, ProbeGate } from './types.js';
 
 /** The caller's signal and the listener a call put on it. */
 export interface CallerLink {
@@ -21,6 +21,8 @@ export class Call implements Deadline {
   resolve: ((result: ExecutionResult<unknown>) => void) | null = null;
   controller: AbortController | null = null;
   link: CallerLink | null = null;
+  /** The gate that granted this call as a probe, until the grant is handed back. */
+  gate: ProbeGate | null = null;
 
   constructor(
     readonly generation: number,
@@ -40,6 +42,17 @@ export class Call implements Deadline {
     const promise = new Promise<ExecutionResult<unknown>>(capture);
     this.resolve = captured;
     return promise;
+  }
+
+  /** Hands a probe's grant back to the gate that gave it, once; a gate that throws is ignored. */
+  releaseGate(): void {
+    const gate = this.gate;
+    this.gate = null;
+    try {
+      gate?.release();
+    } catch {
+      // The gate's own failure: the call's result does not depend on it.
+    }
   }
 
   /** Stops listening to the caller's signal. */

@@ -23,6 +23,7 @@ import type {
   CircuitState,
   ExecuteOptions,
   ExecutionResult,
+  ProbeGate,
 } from './types.js';
 
 export { DEFAULT_CONFIG } from './config.js';
@@ -39,6 +40,7 @@ export {
   type ExecutionFailure,
   type ExecutionResult,
   type ExecutionSuccess,
+  type ProbeGate,
   type RegistryOptions,
 } from './types.js';
 
@@ -127,6 +129,25 @@ export function openCircuit(executorName: string): void {
 /** Forces the circuit CLOSED and forgets the failures in its window. */
 export function closeCircuit(executorName: string): void {
   registry().closeCircuit(executorName);
+}
+
+/**
+ * Opens the circuit as if it had opened on its own, letting probes through from
+ * `nextAttemptTime` (creating the breaker). For keeping breakers of several processes in
+ * step: on a circuit already OPEN on its timer it only moves that time, and one held open by
+ * {@link openCircuit} stays held.
+ */
+export function tripCircuit(executorName: string, nextAttemptTime: Date): void {
+  registry().tripCircuit(executorName, nextAttemptTime);
+}
+
+/**
+ * Installs (or, with null, removes) a gate that a HALF_OPEN circuit asks before each probe,
+ * after its own slot check (creating the breaker). For limiting probes across several
+ * processes; a refusal rejects the call as a full half-open circuit does.
+ */
+export function setProbeGate(executorName: string, gate: ProbeGate | null): void {
+  registry().setProbeGate(executorName, gate);
 }
 
 /** Whether the executor's circuit is OPEN (false if it has no breaker). */

@@ -10,6 +10,7 @@ import {
   type CircuitBreakerStats,
   type ExecuteOptions,
   type ExecutionResult,
+  type ProbeGate,
   type RegistryOptions,
 } from './types.js';
 
@@ -57,6 +58,19 @@ export interface CircuitBreakerRegistry {
   openCircuit(executorName: string): void;
   /** Forces the circuit CLOSED and forgets the failures in its window. */
   closeCircuit(executorName: string): void;
+  /**
+   * Opens the circuit as if it had opened on its own, letting probes through from
+   * `nextAttemptTime` (creating the breaker). For keeping breakers of several processes in
+   * step: on a circuit already OPEN on its timer it only moves that time, and one held open
+   * by {@link CircuitBreakerRegistry.openCircuit} stays held.
+   */
+  tripCircuit(executorName: string, nextAttemptTime: Date): void;
+  /**
+   * Installs (or, with null, removes) a gate that a HALF_OPEN circuit asks before each
+   * probe, after its own slot check (creating the breaker). For limiting probes across
+   * several processes; a refusal rejects the call as a full half-open circuit does.
+   */
+  setProbeGate(executorName: string, gate: ProbeGate | null): void;
   /** Whether the executor's circuit is OPEN (false if it has no breaker). */
   isOpen(executorName: string): boolean;
   /** Whether the executor's circuit is CLOSED (false if it has no breaker). */
@@ -207,6 +221,27 @@ class Registry implements CircuitBreakerRegistry {
 
   closeCircuit(executorName: string): void {
     this.#findOrCreate(executorName, 'closeCircuit').close();
+  }
+
+  tripCircuit(executorName: string, nextAttemptTime: Date): void {
+    checkName(executorName, 'tripCircuit');
+    if (!(nextAttemptTime instanceof Date) || Number.isNaN(nextAttemptTime.getTime())) {
+      throw new TypeError(`tripCircuit: nextAttemptTime must be a valid Date, got ${show(nextAttemptTime)}`);
+    }
+    this.#findOrCreate(executorName, 'tripCircuit').trip(nextAttemptTime.getTime());
+  }
+
+  setProbeGate(executorName: string, gate: ProbeGate | null): void {
+    checkName(executorName, 'setProbeGate');
+    if (
+      gate !== null &&
+      (typeof gate !== 'object' || typeof gate.tryAcquire !== 'function' || typeof gate.release !== 'function')
+    ) {
+      throw new TypeError(
+        `setProbeGate: gate must be null or an object with tryAcquire() and release() methods, got ${show(gate)}`,
+      );
+    }
+    this.#findOrCreate(executorName, 'setProbeGate').setGate(gate);
   }
 
   isOpen(executorName: string): boolean {

@@ -152,6 +152,18 @@ export interface CircuitBreakerEvents {
 /** The name of an event in {@link CircuitBreakerEvents}. */
 export type CircuitBreakerEventName = keyof CircuitBreakerEvents;
 
+/**
+ * A gate on half-open probes, for coordinating breakers beyond one process (see
+ * `setProbeGate`): a HALF_OPEN circuit asks it before admitting each probe, after its own
+ * slot check, and hands every granted probe back when that call settles.
+ */
+export interface ProbeGate {
+  /** Whether one more probe may run now; false rejects the call as a full half-open would. */
+  tryAcquire(): boolean;
+  /** Called exactly once for every granted probe, when its call settles (whatever the outcome). */
+  release(): void;
+}
+
 /** Where a registry reads the time from, in ms since the epoch. */
 export interface Clock {
   /** The current time, in ms since the epoch. */
