@@ -24,6 +24,7 @@ export default defineConfig({
     prometheus: 'src/prometheus.ts',
     opentelemetry: 'src/opentelemetry.ts',
     health: 'src/health.ts',
+    redis: 'src/redis.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -32,6 +33,6 @@ export default defineConfig({
   platform: 'node',
   sourcemap: true,
   splitting: false,
-  // prom-client and @opentelemetry/api are peer dependencies, so tsup leaves them external.
+  // prom-client, @opentelemetry/api and ioredis are peer dependencies, so tsup leaves them external.
   esbuildPlugins: [coreStaysExternal],
 });

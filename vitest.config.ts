@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { defineConfig } from 'vitest/config';
+
+// test/redis.test.ts needs a redis-server (.ci/run installs it); without one it is skipped,
+// and the Redis entry point's sources then leave the coverage figures rather than sink them.
+const redisServer = spawnSync(process.env.REDIS_SERVER ?? 'redis-server', ['--version']).status === 0;
 
 export default defineConfig({
   test: {
@@ -10,6 +15,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**'],
+      exclude: redisServer ? [] : ['src/redis.ts', 'src/redis-scripts.ts'],
       reporter: ['text', 'json-summary', 'html'],
       // Show the figures even when a test fails (a failing test must not hide a coverage drop).
       reportOnFailure: true,

@@ -338,9 +338,9 @@ describe('package.json', () => {
     expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+)$/.test(f))).toEqual([]);
   }, 60_000);
 
-  it('depends on exactly eventemitter3 and lru-cache; the metrics clients are optional peers', () => {
+  it('depends on exactly eventemitter3 and lru-cache; the metrics clients and ioredis are optional peers', () => {
     expect(Object.keys(pkg.dependencies).sort()).toEqual(['eventemitter3', 'lru-cache']);
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@opentelemetry/api', 'prom-client']);
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@opentelemetry/api', 'ioredis', 'prom-client']);
     for (const peer of Object.keys(pkg.peerDependencies)) {
       expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });
     }

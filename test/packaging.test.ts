@@ -24,7 +24,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 const ENTRIES = ['index', 'prometheus', 'opentelemetry', 'health'];
-const BUILT = ENTRIES.flatMap((e) => [`${e}.js`, `${e}.cjs`, `${e}.d.ts`, `${e}.d.cts`]);
+const BUILT = [...ENTRIES, 'redis'].flatMap((e) => [`${e}.js`, `${e}.cjs`, `${e}.d.ts`, `${e}.d.cts`]);
 /** Optional peers and tooling, linked into the scratch project for the second half. */
 const LINKED = [
   'prom-client',
@@ -350,7 +350,7 @@ describe('the packed tarball', () => {
   it('@arethetypeswrong/cli finds no problem in any entry point (node10, node16 CJS and ESM, bundler)', () => {
     expect(attw.problems).toEqual([]);
     expect(attw.code).toBe(0);
-    expect(attw.entrypoints.sort()).toEqual(['.', './health', './opentelemetry', './package.json', './prometheus']);
+    expect(attw.entrypoints.sort()).toEqual(['.', './health', './opentelemetry', './package.json', './prometheus', './redis']);
   });
 });
 
@@ -365,12 +365,18 @@ describe('the core entry never loads the optional peers', () => {
   });
 
   it('the integration entries reach the core through ./index.js (./index.cjs) and do not carry a copy of it', () => {
-    for (const entry of ['prometheus', 'opentelemetry', 'health']) {
+    for (const entry of ['prometheus', 'opentelemetry', 'health', 'redis']) {
       const esm = readFileSync(join(installed, 'dist', `${entry}.js`), 'utf8');
       const cjs = readFileSync(join(installed, 'dist', `${entry}.cjs`), 'utf8');
       expect(esm).toMatch(/from "\.\/index\.js"/);
       expect(cjs).toMatch(/require\("\.\/index\.cjs"\)/);
-      for (const code of [esm, cjs]) expect(code).not.toMatch(/class Breaker|class CircuitOpenError|lru-cache|eventemitter3/);
+      // The redis entry's handle is an eventemitter3 emitter (a dependency, imported, not copied).
+      const copied = entry === 'redis' ? /class Breaker|class CircuitOpenError|lru-cache/ : /class Breaker|class CircuitOpenError|lru-cache|eventemitter3/;
+      for (const code of [esm, cjs]) expect(code).not.toMatch(copied);
+    }
+    // ioredis is only ever handed in: the redis entry never loads it.
+    for (const file of ['redis.js', 'redis.cjs']) {
+      expect(readFileSync(join(installed, 'dist', file), 'utf8'), file).not.toMatch(/["']ioredis["']/);
     }
   });
 
