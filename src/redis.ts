@@ -19,13 +19,20 @@
  *
  * @packageDocumentation
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Redis } from 'ioredis';
 import * as core from './index.js';
 import type { CircuitBreakerRegistry, CircuitBreakerStats, ProbeGate } from './index.js';
-import { ACQUIRE_PROBE, COUNT_FAILURE, PUBLISH_STATE, RELEASE_PROBE, type Script } from './redis-scripts.js';
+import { RedisCommands } from './redis-commands.js';
+import { ProbeLeases } from './redis-leases.js';
+import { checkArguments, resolveOptions } from './redis-options.js';
+import { parseRecord, type StateRecord } from './redis-record.js';
+import { COUNT_FAILURE, PUBLISH_STATE } from './redis-scripts.js';
+
+// This file: the public types, `shareCircuitState`, and the `SharedCircuitState` handle (the
+// wiring to the breakers and to Redis, the propagation of states both ways, the sync). Its
+// internal parts: redis-options.ts (argument checking), redis-commands.ts (commands with a
+// deadline), redis-leases.ts (the probe lease), redis-record.ts, redis-scripts.ts (Lua).
 
 type SharedProbeGate = ProbeGate;
 
@@ -115,80 +122,8 @@ export interface SharedCircuitStateEvents {
   synced: () => void;
 }
 
-/** A record of the fleet's state of one circuit, as stored and published. */
-interface StateRecord {
-  name: string;
-  state: 'OPEN' | 'CLOSED';
-  until: number | null;
-  origin: string;
-  seq: number;
-}
-
-/** This process's part in the probing of one half-open circuit. */
-interface Probe {
-  /** Whether this process holds the lease (until `until`, local clock, a safe lower bound). */
-  owner: boolean;
-  until: number;
-  /** A lease request or renewal is on its way. */
-  pending: boolean;
-}
-
-const OPTION_KEYS = [
-  'breakers',
-  'prefix',
-  'countFailuresFleetWide',
-  'defaults',
-  'executors',
-  'commandTimeout',
-  'processId',
-];
-const SETTING_KEYS: (keyof FleetSettings)[] = ['failureThreshold', 'failureWindow', 'resetTimeout', 'probeLeaseTtl'];
-const METHODS = ['on', 'off', 'getState', 'getStats', 'getExecutors', 'openCircuit', 'closeCircuit', 'tripCircuit', 'setProbeGate'];
-
 /** How long a state key outlives the opening it records, in ms. */
 const STATE_MARGIN = 5_000;
-/** A lease is renewed when less than this share of its ttl is left. */
-const RENEW_AT = 0.5;
-
-function kind(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-}
-
-function checkSettings(value: unknown, where: string): Partial<FleetSettings> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${where} must be an object, got ${kind(value)}`);
-  }
-  for (const [key, v] of Object.entries(value)) {
-    if (!SETTING_KEYS.includes(key as keyof FleetSettings)) {
-      throw new TypeError(`${where}: unknown setting ${JSON.stringify(key)} (settings: ${SETTING_KEYS.join(', ')})`);
-    }
-    const integer = key === 'failureThreshold';
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-      throw new RangeError(`${where}.${key} must be ${integer ? 'a positive integer' : 'a positive finite number of ms'}, got ${String(v)}`);
-    }
-  }
-  return value as Partial<FleetSettings>;
-}
-
-function parseRecord(text: string): StateRecord | null {
-  try {
-    const r = JSON.parse(text) as Partial<StateRecord> & { until?: unknown };
-    if (
-      typeof r === 'object' &&
-      r !== null &&
-      typeof r.name === 'string' &&
-      (r.state === 'OPEN' || r.state === 'CLOSED') &&
-      typeof r.origin === 'string' &&
-      typeof r.seq === 'number'
-    ) {
-      return { name: r.name, state: r.state, until: typeof r.until === 'number' ? r.until : null, origin: r.origin, seq: r.seq };
-    }
-  } catch {
-    // reported by the caller
-  }
-  return null;
-}
 
 /**
  * A live connection of a registry's breakers to Redis, made by {@link shareCircuitState}.
@@ -206,8 +141,8 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
   readonly #commandTimeout: number;
   readonly #processId: string;
 
-  readonly #gates = new Map<string, SharedProbeGate>();
-  readonly #probes = new Map<string, Probe>();
+  readonly #commands: RedisCommands;
+  readonly #leases: ProbeLeases;
   /** The highest sequence number applied or written, per executor. */
   readonly #seen = new Map<string, number>();
   /** Executors whose local state Redis has not heard of (a write failed). */
@@ -218,12 +153,8 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
 
   #applying = false;
   #closed = false;
-  /** The last command failed (timeout, error): probes go by the local breakers only. */
-  #failing = false;
   #failureSeq = 0;
   #syncing: Promise<void> | null = null;
-  /** A sync planned after a failed command, to find out when Redis answers again. */
-  #retry: ReturnType<typeof setTimeout> | null = null;
   #syncAgain = false;
   /** Whether the first `'error'` of this outage was already reported as a warning. */
   #warned = false;
@@ -232,40 +163,37 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
   constructor(redis: Redis, options: ShareCircuitStateOptions) {
     super();
     const where = 'shareCircuitState';
+    const config = resolveOptions(options, where);
     this.#redis = redis;
-    this.#breakers = breakersOf(options.breakers, where);
-    const prefix = options.prefix ?? 'circuit-breaker:';
-    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, got ${kind(prefix)}`);
-    this.#prefix = prefix;
-    this.#channel = `${prefix}events`;
-    const fleet = options.countFailuresFleetWide ?? false;
-    if (typeof fleet !== 'boolean') {
-      throw new TypeError(`${where}: countFailuresFleetWide must be a boolean, got ${kind(fleet)}`);
-    }
-    this.#fleetFailures = fleet;
-    this.#defaults = {
-      failureThreshold: core.DEFAULT_CONFIG.failureThreshold,
-      failureWindow: core.DEFAULT_CONFIG.failureWindow,
-      resetTimeout: core.DEFAULT_CONFIG.resetTimeout,
-      probeLeaseTtl: core.DEFAULT_CONFIG.requestTimeout + 5_000,
-      ...checkSettings(options.defaults, `${where}: defaults`),
-    };
-    const executors = options.executors ?? {};
-    if (typeof executors !== 'object' || executors === null || Array.isArray(executors)) {
-      throw new TypeError(`${where}: executors must be an object, got ${kind(executors)}`);
-    }
-    for (const [name, settings] of Object.entries(executors)) checkSettings(settings, `${where}: executors.${name}`);
-    this.#perExecutor = executors;
-    const commandTimeout = options.commandTimeout ?? 1_000;
-    if (typeof commandTimeout !== 'number' || !(commandTimeout > 0) || !Number.isFinite(commandTimeout)) {
-      throw new RangeError(`${where}: commandTimeout must be a positive finite number of ms, got ${String(commandTimeout)}`);
-    }
-    this.#commandTimeout = commandTimeout;
-    const processId = options.processId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    if (typeof processId !== 'string' || processId === '') {
-      throw new TypeError(`${where}: processId must be a non-empty string, got ${kind(processId)}`);
-    }
-    this.#processId = processId;
+    this.#breakers = config.breakers;
+    this.#prefix = config.prefix;
+    this.#channel = `${config.prefix}events`;
+    this.#fleetFailures = config.countFailuresFleetWide;
+    this.#defaults = config.defaults;
+    this.#perExecutor = config.executors;
+    this.#commandTimeout = config.commandTimeout;
+    this.#processId = config.processId;
+    this.#commands = new RedisCommands(redis, config.commandTimeout, {
+      closed: () => this.#closed,
+      report: (operation, name, cause) => this.#report(operation, name, cause),
+      recovered: () => {
+        this.#warned = false;
+        if (this.#dirty.size > 0) void this.sync();
+      },
+      sync: () => void this.sync(),
+    });
+    this.#leases = new ProbeLeases({
+      breakers: this.#breakers,
+      processId: this.#processId,
+      closed: () => this.#closed,
+      reachable: () => this.#commands.usable() && this.#sub.status === 'ready',
+      applying: () => this.#applying,
+      settings: (name) => this.#settings(name),
+      key: (kind, name) => this.#key(kind, name),
+      command: (operation, name, script, keys, args, evenIfClosed) =>
+        this.#commands.run(operation, name, script, keys, args, evenIfClosed),
+      receive: (record) => this.#receive(record),
+    });
 
     this.#sub = redis.duplicate();
     this.#listen();
@@ -278,7 +206,7 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
 
   /** Whether both connections (commands, and the subscriber) are up and the last command worked. */
   get connected(): boolean {
-    return !this.#closed && this.#usable() && this.#sub.status === 'ready';
+    return !this.#closed && this.#commands.usable() && this.#sub.status === 'ready';
   }
 
   /** Whether {@link SharedCircuitState.close} was called. */
@@ -316,25 +244,13 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    const owned = [...this.#probes].filter(([, p]) => p.owner).map(([name]) => name);
+    const owned = this.#leases.owned();
     this.#closed = true;
-    if (this.#retry !== null) clearTimeout(this.#retry);
+    this.#commands.stop();
     for (const undo of this.#cleanup.splice(0)) undo();
-    for (const name of this.#gates.keys()) {
-      try {
-        this.#breakers.setProbeGate(name, null);
-      } catch {
-        // a registry destroyed meanwhile: nothing to remove
-      }
-    }
-    this.#gates.clear();
-    this.#probes.clear();
+    this.#leases.removeAll();
     if (this.#redis.status === 'ready') {
-      await Promise.all(
-        owned.map((name) =>
-          this.#command('release-probe', name, RELEASE_PROBE, [this.#key('probe', name)], [this.#processId], true),
-        ),
-      );
+      await Promise.all(owned.map((name) => this.#leases.release(name, true)));
     }
     this.#sub.disconnect();
     this.removeAllListeners();
@@ -355,7 +271,7 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
       };
     const onOpened = guard((name: string, stats: CircuitBreakerStats) => this.#onLocalChange(name, stats));
     const onClosed = guard((name: string, stats: CircuitBreakerStats) => this.#onLocalChange(name, stats));
-    const onHalfOpen = guard((name: string) => this.#ensureGate(name));
+    const onHalfOpen = guard((name: string) => this.#leases.ensureGate(name));
     const onFailure = guard((name: string, error: Error) => this.#onFailure(name, error));
     b.on('circuit:opened', onOpened);
     b.on('circuit:closed', onClosed);
@@ -367,7 +283,7 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
       b.off('circuit:half-open', onHalfOpen);
       if (this.#fleetFailures) b.off('request:failure', onFailure);
     });
-    for (const name of b.getExecutors()) this.#ensureGate(name);
+    for (const name of b.getExecutors()) this.#leases.ensureGate(name);
 
     const redis = this.#redis;
     const sub = this.#sub;
@@ -428,11 +344,6 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     return `${this.#prefix}${kind}:${name}`;
   }
 
-  /** Commands are sent only on a ready connection: they never wait in ioredis's offline queue. */
-  #usable(): boolean {
-    return !this.#closed && this.#redis.status === 'ready' && !this.#failing;
-  }
-
   #report(operation: string, name: string | undefined, cause: unknown): void {
     const error = cause instanceof CircuitSharingError ? cause : new CircuitSharingError(operation, name, cause);
     if (this.listenerCount('error') > 0) {
@@ -443,73 +354,11 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     }
   }
 
-  /**
-   * Runs a script with a deadline. Resolves to its reply, or to undefined (and reports)
-   * when Redis is not ready, errs or is too slow. Never rejects.
-   */
-  async #command(
-    operation: string,
-    name: string | undefined,
-    script: Script,
-    keys: string[],
-    args: (string | number)[],
-    evenIfClosed = false,
-  ): Promise<unknown> {
-    if ((this.#closed && !evenIfClosed) || this.#redis.status !== 'ready') return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#commandTimeout} ms`)), this.#commandTimeout);
-      timer.unref?.();
-    });
-    const call = async (): Promise<unknown> => {
-      try {
-        return await this.#redis.evalsha(script.sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-        return await this.#redis.eval(script.lua, keys.length, ...keys, ...args);
-      }
-    };
-    const pending = call();
-    pending.catch(() => {}); // a late failure after the deadline is already reported
-    try {
-      const reply = await Promise.race([pending, deadline]);
-      if (this.#failing) {
-        this.#failing = false;
-        this.#warned = false;
-        if (this.#dirty.size > 0) void this.sync();
-      }
-      return reply;
-    } catch (error) {
-      if (!this.#closed) {
-        this.#fail();
-        this.#report(operation, name, error);
-      }
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * A command failed on a connection that may still be up (Redis slow, or an error): go
-   * local, and try a sync in a while to learn when Redis answers again. A reconnection
-   * syncs by itself.
-   */
-  #fail(): void {
-    this.#failing = true;
-    if (this.#retry !== null || this.#closed) return;
-    this.#retry = setTimeout(() => {
-      this.#retry = null;
-      void this.sync();
-    }, Math.max(this.#commandTimeout, 500));
-    this.#retry.unref?.();
-  }
-
   // ---- local changes -> Redis -------------------------------------------------------------
 
   #onLocalChange(name: string, stats: CircuitBreakerStats): void {
-    this.#ensureGate(name);
-    this.#leaveProbing(name);
+    this.#leases.ensureGate(name);
+    this.#leases.leave(name);
     if (this.#applying) return;
     this.#write(name, stats);
   }
@@ -540,7 +389,7 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     this.#writing.set(name, writing);
     const keys = [this.#key('state', name), `${this.#prefix}seq`, this.#key('failures', name), this.#key('probe', name)];
     const args = [this.#channel, name, state, until === null ? '' : String(until), this.#processId, Math.ceil(ttl)];
-    void this.#command('publish', name, PUBLISH_STATE, keys, args).then((seq) => {
+    void this.#commands.run('publish', name, PUBLISH_STATE, keys, args).then((seq) => {
       if (typeof seq === 'number') this.#seen.set(name, Math.max(seq, this.#seen.get(name) ?? 0));
       else if (!this.#closed) this.#dirty.add(name);
       if (--writing.count === 0) {
@@ -556,7 +405,7 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     if (this.#breakers.getState(name) !== core.CircuitState.CLOSED) return; // a probe, or a late result
     const { failureWindow, failureThreshold, resetTimeout } = this.#settings(name);
     const member = `${this.#processId}:${++this.#failureSeq}`;
-    void this.#command('count-failure', name, COUNT_FAILURE, [this.#key('failures', name)], [failureWindow, failureThreshold, member]).then(
+    void this.#commands.run('count-failure', name, COUNT_FAILURE, [this.#key('failures', name)], [failureWindow, failureThreshold, member]).then(
       (trip) => {
         if (trip !== 1 || this.#closed) return;
         // The fleet reached the threshold with this failure: open here; the opened event tells the others.
@@ -602,12 +451,12 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     } finally {
       this.#applying = false;
     }
-    this.#ensureGate(name);
+    this.#leases.ensureGate(name);
   }
 
   async #syncOnce(): Promise<void> {
     if (this.#closed || this.#redis.status !== 'ready' || this.#sub.status !== 'ready') return;
-    this.#failing = false;
+    this.#commands.clearFailure();
     // Redis may have restarted (its sequence with it): every record is new again.
     this.#seen.clear();
     for (const name of [...this.#dirty]) {
@@ -621,12 +470,12 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
       let cursor = '0';
       const deadline = Date.now() + 10 * this.#commandTimeout;
       do {
-        const [next, found] = await this.#timed(this.#redis.scan(cursor, 'MATCH', match, 'COUNT', 500));
+        const [next, found] = await this.#commands.timed(this.#redis.scan(cursor, 'MATCH', match, 'COUNT', 500));
         cursor = next;
         keys.push(...found);
         if (Date.now() > deadline) throw new Error('SCAN took too long');
       } while (cursor !== '0');
-      const values = keys.length === 0 ? [] : await this.#timed(this.#redis.mget(...keys));
+      const values = keys.length === 0 ? [] : await this.#commands.timed(this.#redis.mget(...keys));
       if (this.#closed) return;
       for (const text of values) {
         if (text === null) continue;
@@ -637,124 +486,11 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
       this.emit('synced');
     } catch (error) {
       if (!this.#closed) {
-        this.#fail();
+        this.#commands.fail();
         this.#report('sync', undefined, error);
       }
     }
   }
-
-  /** A promise with the command deadline. */
-  async #timed<T>(promise: Promise<T>): Promise<T> {
-    promise.catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.#commandTimeout} ms`)), this.#commandTimeout);
-          timer.unref?.();
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  // ---- the fleet's probe lease --------------------------------------------------------------
-
-  #ensureGate(name: string): void {
-    if (this.#closed || this.#gates.has(name)) return;
-    const gate: SharedProbeGate = {
-      tryAcquire: () => this.#tryProbe(name),
-      release: () => {},
-    };
-    this.#gates.set(name, gate);
-    this.#breakers.setProbeGate(name, gate);
-  }
-
-  #probe(name: string): Probe {
-    let probe = this.#probes.get(name);
-    if (probe === undefined) this.#probes.set(name, (probe = { owner: false, until: 0, pending: false }));
-    return probe;
-  }
-
-  /**
-   * May a half-open call of `name` probe? Yes while this process holds the fleet's lease
-   * (the breaker's own slots then limit it to successThreshold at once). Without the lease,
-   * no, and the lease is asked for. With Redis out of reach, the local breaker decides.
-   */
-  #tryProbe(name: string): boolean {
-    if (!this.#usable() || this.#sub.status !== 'ready') return true;
-    const probe = this.#probe(name);
-    const now = Date.now();
-    const ttl = this.#settings(name).probeLeaseTtl;
-    if (probe.owner && probe.until > now) {
-      if (probe.until - now < ttl * RENEW_AT) this.#requestLease(name, probe, ttl);
-      return true;
-    }
-    probe.owner = false;
-    this.#requestLease(name, probe, ttl);
-    return false;
-  }
-
-  #requestLease(name: string, probe: Probe, ttl: number): void {
-    if (probe.pending) return;
-    probe.pending = true;
-    const sentAt = Date.now();
-    void this.#command('acquire-probe', name, ACQUIRE_PROBE, [this.#key('probe', name), this.#key('state', name)], [this.#processId, ttl]).then(
-      (reply) => {
-        probe.pending = false;
-        if (!Array.isArray(reply)) return;
-        const [status, text] = reply as [number, string?];
-        const current = !this.#closed && this.#probes.get(name) === probe;
-        if (status === 1) {
-          if (current && this.#breakers.getState(name) === core.CircuitState.HALF_OPEN) {
-            probe.owner = true;
-            probe.until = sentAt + ttl;
-          } else {
-            // Granted too late (the circuit moved on, or close()): give it back at once.
-            if (current) this.#probes.delete(name);
-            void this.#command('release-probe', name, RELEASE_PROBE, [this.#key('probe', name)], [this.#processId], true);
-          }
-        } else if (!current) {
-          return;
-        } else if (status === 0) {
-          probe.owner = false;
-        } else if (typeof text === 'string') {
-          // The fleet closed the circuit while this process was asking to probe it.
-          const record = parseRecord(text);
-          if (record !== null) this.#receive(record);
-        }
-      },
-    );
-  }
-
-  /**
-   * The circuit left HALF_OPEN: forget the lease. A local change's own state write deletes
-   * it in Redis; when the change came from another replica, give ours back explicitly.
-   */
-  #leaveProbing(name: string): void {
-    const probe = this.#probes.get(name);
-    if (probe === undefined) return;
-    this.#probes.delete(name);
-    if (probe.owner && this.#applying) {
-      void this.#command('release-probe', name, RELEASE_PROBE, [this.#key('probe', name)], [this.#processId]);
-    }
-  }
-}
-
-function breakersOf(source: SharedBreakers | undefined, where: string): SharedBreakers {
-  const b = (source ?? core) as unknown as Record<string, unknown>;
-  const missing =
-    typeof b !== 'object' || b === null ? METHODS : METHODS.filter((m) => typeof b[m] !== 'function');
-  if (missing.length > 0) {
-    throw new TypeError(
-      source === undefined
-        ? `${where}: this version of executor-circuit-breaker lacks ${missing.join(', ')}`
-        : `${where}: breakers must be a circuit breaker registry (an object with ${METHODS.join(', ')}), got ${kind(source)}`,
-    );
-  }
-  return b as unknown as SharedBreakers;
 }
 
 /**
@@ -774,21 +510,6 @@ function breakersOf(source: SharedBreakers | undefined, where: string): SharedBr
  */
 export function shareCircuitState(redis: Redis, options: ShareCircuitStateOptions = {}): SharedCircuitState {
   const where = 'shareCircuitState';
-  if (
-    typeof redis !== 'object' ||
-    redis === null ||
-    typeof (redis as Redis).duplicate !== 'function' ||
-    typeof (redis as Redis).evalsha !== 'function'
-  ) {
-    throw new TypeError(`${where}: redis must be an ioredis connection (new Redis(...)), got ${kind(redis)}`);
-  }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${where}: options must be an object, got ${kind(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (options: ${OPTION_KEYS.join(', ')})`);
-    }
-  }
+  checkArguments(redis, options, where);
   return new SharedCircuitState(redis, options);
 }
