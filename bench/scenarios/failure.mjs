@@ -1,5 +1,5 @@
 // Scenario 2: the failure path, with every circuit held closed by high thresholds.
-import { cockatielBreaker, cockatielWithTimeout, opossumBreaker, shutdownAll } from './peers.mjs';
+import { cockatielBreaker, cockatielWithTimeout, opossumBreaker, peerContenders, shutdownAll } from './peers.mjs';
 
 export const title = '2. failure path, circuit held closed';
 export const note =
@@ -23,22 +23,7 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
   const contenders = [
     { id: 'bare', label: 'bare await fn() (caught)', kind: 'baseline', op: fn },
     { id: 'ours', label: 'ours, default + failureThreshold 1e9', kind: 'ours', op: () => ours.execute(name, fn) },
-    { id: 'opossum', label: 'opossum, held closed (10 s timeout)', kind: 'peer', short: 'opossum', op: () => opo.fire() },
-    {
-      id: 'opossum-nt',
-      label: 'opossum, held closed, timeout: false',
-      kind: 'peer',
-      short: 'opossum(timeout:false)',
-      op: () => opoNoTimeout.fire(),
-    },
-    { id: 'cockatiel', label: 'cockatiel, breaker alone', kind: 'peer', short: 'cockatiel', op: () => cki.execute(fn) },
-    {
-      id: 'cockatiel-t',
-      label: 'cockatiel, breaker + 10 s timeout',
-      kind: 'peer',
-      short: 'cockatiel+timeout',
-      op: () => ckiTimeout.execute(fn),
-    },
+    ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'held closed'),
   ];
   return {
     contenders,

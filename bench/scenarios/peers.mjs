@@ -28,3 +28,28 @@ export function cockatielWithTimeout(cockatiel, breaker) {
 export function shutdownAll(breakers) {
   for (const b of breakers) b.shutdown();
 }
+
+/**
+ * The four peer contenders of scenarios 1 and 2 (opossum with and without its timeout,
+ * cockatiel alone and with its timeout), labelled with `what` (e.g. 'held closed').
+ */
+export function peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, what = 'default') {
+  return [
+    { id: 'opossum', label: `opossum, ${what} (10 s timeout)`, kind: 'peer', short: 'opossum', op: () => opo.fire() },
+    {
+      id: 'opossum-nt',
+      label: `opossum, ${what === 'default' ? '' : `${what}, `}timeout: false`,
+      kind: 'peer',
+      short: 'opossum(timeout:false)',
+      op: () => opoNoTimeout.fire(),
+    },
+    { id: 'cockatiel', label: 'cockatiel, breaker alone', kind: 'peer', short: 'cockatiel', op: () => cki.execute(fn) },
+    {
+      id: 'cockatiel-t',
+      label: 'cockatiel, breaker + 10 s timeout',
+      kind: 'peer',
+      short: 'cockatiel+timeout',
+      op: () => ckiTimeout.execute(fn),
+    },
+  ];
+}

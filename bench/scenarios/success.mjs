@@ -1,5 +1,5 @@
 // Scenario 1: the success path on a closed circuit.
-import { cockatielBreaker, cockatielWithTimeout, opossumBreaker, shutdownAll } from './peers.mjs';
+import { cockatielBreaker, cockatielWithTimeout, opossumBreaker, peerContenders, shutdownAll } from './peers.mjs';
 
 export const title = '1. success path, closed circuit';
 export const note = 'fn = async () => 1; every contender with its default configuration unless named';
@@ -23,22 +23,7 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
       op: () => ours.execute(name, async () => 1),
     },
     { id: 'ours-no-timeout', label: 'ours, requestTimeout: Infinity', kind: 'ours', op: () => ours.execute(noTimeout, fn) },
-    { id: 'opossum', label: 'opossum, default (10 s timeout)', kind: 'peer', short: 'opossum', op: () => opo.fire() },
-    {
-      id: 'opossum-nt',
-      label: 'opossum, timeout: false',
-      kind: 'peer',
-      short: 'opossum(timeout:false)',
-      op: () => opoNoTimeout.fire(),
-    },
-    { id: 'cockatiel', label: 'cockatiel, breaker alone', kind: 'peer', short: 'cockatiel', op: () => cki.execute(fn) },
-    {
-      id: 'cockatiel-t',
-      label: 'cockatiel, breaker + 10 s timeout',
-      kind: 'peer',
-      short: 'cockatiel+timeout',
-      op: () => ckiTimeout.execute(fn),
-    },
+    ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'default'),
   ];
   return {
     contenders,
