@@ -15,7 +15,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**'],
-      exclude: redisServer ? [] : ['src/redis*.ts'],
+      exclude: redisServer ? [] : ['src/redis/**'],
       reporter: ['text', 'json-summary', 'html'],
       // Show the figures even when a test fails (a failing test must not hide a coverage drop).
       reportOnFailure: true,

@@ -14,8 +14,8 @@
  *
  * @packageDocumentation
  */
-import { formatStats as format } from './format.js';
-import { createRegistry, type CircuitBreakerRegistry } from './registry.js';
+import { formatStats as format } from './core/format.js';
+import { createRegistry, type CircuitBreakerRegistry } from './core/registry.js';
 import type {
   CircuitBreakerConfig,
   CircuitBreakerEvents,
@@ -24,11 +24,11 @@ import type {
   ExecuteOptions,
   ExecutionResult,
   ProbeGate,
-} from './types.js';
+} from './core/types.js';
 
-export { DEFAULT_CONFIG } from './config.js';
-export { CircuitOpenError, TimeoutError } from './errors.js';
-export { createRegistry, type CircuitBreakerRegistry } from './registry.js';
+export { DEFAULT_CONFIG } from './core/config.js';
+export { CircuitOpenError, TimeoutError } from './core/errors.js';
+export { createRegistry, type CircuitBreakerRegistry } from './core/registry.js';
 export {
   CircuitState,
   type CircuitBreakerConfig,
@@ -42,7 +42,7 @@ export {
   type ExecutionSuccess,
   type ProbeGate,
   type RegistryOptions,
-} from './types.js';
+} from './core/types.js';
 
 let fallbackRegistry: CircuitBreakerRegistry | undefined;
 

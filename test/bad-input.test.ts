@@ -832,7 +832,7 @@ describe('execute: whatever fn throws, rejects with or is, the outcome is a resu
 
   // The next tests describe what CONTRACT.md asks ("It never rejects for the outcome of fn";
   // "error is always an Error; a thrown non-Error is wrapped") for a value the library
-  // cannot inspect. They FAIL against the current src: src/errors.ts toError() calls
+  // cannot inspect. They FAIL against the current src: src/core/errors.ts toError() calls
   // Object.prototype.toString on the value outside any try, so the throw escapes. Kept as
   // the contract says, on purpose; see docs/reliability.md, "Bugs found".
   describe('a thrown or rejected value that throws when inspected', () => {
@@ -937,7 +937,7 @@ describe('execute: options with getters', () => {
 });
 
 describe('execute: options are read once', () => {
-  // src/registry.ts validates options, then reads options.cacheKey and options.signal a
+  // src/core/registry.ts validates options, then reads options.cacheKey and options.signal a
   // second time, outside its try: a getter can throw out of execute() (after a breaker was
   // created), or hand over a value that was never checked. Kept as the contract says.
   it('a getter that throws on a second read: execute neither throws nor creates anything twice', async () => {

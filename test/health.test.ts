@@ -8,7 +8,7 @@ import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
-import { createHealthHandler, healthCheck } from '../src/health.js';
+import { createHealthHandler, healthCheck } from '../src/observability/health.js';
 
 let reg: CircuitBreakerRegistry;
 /**

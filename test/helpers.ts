@@ -5,7 +5,7 @@
  *
  * Note for new helpers that hand a function to execute(): the library looks at the
  * function's parameter list to decide whether to create an AbortSignal for it
- * (src/signal.ts), so `() => ...` and `(signal) => ...` are not interchangeable.
+ * (src/core/signal.ts), so `() => ...` and `(signal) => ...` are not interchangeable.
  */
 import { vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';

@@ -16,7 +16,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
-import { METER_NAME, registerOpenTelemetryMetrics, type BreakerSource } from '../src/opentelemetry.js';
+import { METER_NAME, registerOpenTelemetryMetrics, type BreakerSource } from '../src/observability/opentelemetry.js';
 import { AFTER_OUTAGE, AFTER_RECOVERY, SUCCESS_SECONDS, outage, recovery } from './outage-scenario.js';
 
 let reg: CircuitBreakerRegistry;

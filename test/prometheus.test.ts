@@ -8,7 +8,7 @@ import { Counter, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
-import { registerPrometheusMetrics, type BreakerSource } from '../src/prometheus.js';
+import { registerPrometheusMetrics, type BreakerSource } from '../src/observability/prometheus.js';
 import { AFTER_OUTAGE, AFTER_RECOVERY, SUCCESS_SECONDS, outage, recovery } from './outage-scenario.js';
 
 /** One sample line of the exposition: `name{a="1",b="2"} value`. */

@@ -2,7 +2,7 @@
  * executor-circuit-breaker/redis against a real redis-server (started here on a free port of
  * 127.0.0.1, stopped in afterAll):
  * - in this process, two registries with their own connections stand for two replicas
- *   (src/redis.ts itself, for coverage);
+ *   (src/redis/ itself, for coverage);
  * - then a fleet of real replica processes (test/fixtures/replica.mjs, on the built
  *   package) against one Redis, calling a fake HTTP service that counts its hits, through an
  *   outage, manual controls, and Redis killed and restarted mid-run.
@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
-import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis.js';
+import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from './redis-server.js';
 

@@ -4,7 +4,7 @@
  * until Redis answers again (a sync is planned to find out when). Internal.
  */
 import type { Redis } from 'ioredis';
-import type { Script } from './redis-scripts.js';
+import type { Script } from './scripts.js';
 
 /** What the commands need of the sharing that owns them. */
 export interface CommandHost {

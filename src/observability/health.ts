@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CircuitState } from './index.js';
+import { CircuitState } from '../index.js';
 import { checkOptions, sourceOf, type StatsSource } from './observe.js';
 
 export type { StatsSource } from './observe.js';

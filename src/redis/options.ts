@@ -6,8 +6,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import * as core from './index.js';
-import type { FleetSettings, ShareCircuitStateOptions, SharedBreakers } from './redis.js';
+import * as core from '../index.js';
+import type { FleetSettings, ShareCircuitStateOptions, SharedBreakers } from './types.js';
 
 /** The options of a sharing, checked and with their defaults. */
 export interface SharingConfig {

@@ -3,8 +3,8 @@
  * the public events into per-call outcomes. Internal: not an entry point of its own (each
  * integration entry carries its own copy; it holds no state at module level).
  */
-import * as core from './index.js';
-import type { CircuitBreakerRegistry, CircuitBreakerStats } from './index.js';
+import * as core from '../index.js';
+import type { CircuitBreakerRegistry, CircuitBreakerStats } from '../index.js';
 
 /**
  * The breakers an integration reads: a registry from `createRegistry()`, or the package's

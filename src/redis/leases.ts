@@ -3,11 +3,11 @@
  * each breaker, which lets a half-open circuit probe only in the process holding the lease in
  * Redis, and the asking for, renewing and giving back of that lease. Internal.
  */
-import * as core from './index.js';
-import type { ProbeGate } from './index.js';
-import type { FleetSettings, SharedBreakers } from './redis.js';
-import { parseRecord, type StateRecord } from './redis-record.js';
-import { ACQUIRE_PROBE, RELEASE_PROBE, type Script } from './redis-scripts.js';
+import * as core from '../index.js';
+import type { ProbeGate } from '../index.js';
+import type { FleetSettings, SharedBreakers } from './types.js';
+import { parseRecord, type StateRecord } from './record.js';
+import { ACQUIRE_PROBE, RELEASE_PROBE, type Script } from './scripts.js';
 
 /** A lease is renewed when less than this share of its ttl is left. */
 const RENEW_AT = 0.5;

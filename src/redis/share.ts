@@ -21,79 +21,21 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Redis } from 'ioredis';
-import * as core from './index.js';
-import type { CircuitBreakerRegistry, CircuitBreakerStats, ProbeGate } from './index.js';
-import { RedisCommands } from './redis-commands.js';
-import { ProbeLeases } from './redis-leases.js';
-import { checkArguments, resolveOptions } from './redis-options.js';
-import { parseRecord, type StateRecord } from './redis-record.js';
-import { COUNT_FAILURE, PUBLISH_STATE } from './redis-scripts.js';
+import * as core from '../index.js';
+import type { CircuitBreakerStats, ProbeGate } from '../index.js';
+import type { FleetSettings, ShareCircuitStateOptions, SharedBreakers } from './types.js';
+import { RedisCommands } from './commands.js';
+import { ProbeLeases } from './leases.js';
+import { checkArguments, resolveOptions } from './options.js';
+import { parseRecord, type StateRecord } from './record.js';
+import { COUNT_FAILURE, PUBLISH_STATE } from './scripts.js';
 
-// This file: the public types, `shareCircuitState`, and the `SharedCircuitState` handle (the
-// wiring to the breakers and to Redis, the propagation of states both ways, the sync). Its
-// internal parts: redis-options.ts (argument checking), redis-commands.ts (commands with a
-// deadline), redis-leases.ts (the probe lease), redis-record.ts, redis-scripts.ts (Lua).
+// This file: `shareCircuitState` and the `SharedCircuitState` handle (the wiring to the
+// breakers and to Redis, the propagation of states both ways, the sync). Its parts:
+// types.ts (the public option types), options.ts (argument checking), commands.ts (commands
+// with a deadline), leases.ts (the probe lease), record.ts, scripts.ts (Lua).
 
-type SharedProbeGate = ProbeGate;
-
-/**
- * The breakers to share: a registry from `createRegistry()`, or by default the package's
- * module functions. Any object with these methods will do.
- */
-export type SharedBreakers = Pick<
-  CircuitBreakerRegistry,
-  'on' | 'off' | 'getState' | 'getStats' | 'getExecutors' | 'openCircuit' | 'closeCircuit'
-> & {
-  /** Opens the circuit as if on its own, with probes from `nextAttemptTime` (the core's hook). */
-  tripCircuit(executorName: string, nextAttemptTime: Date): void;
-  /** Installs or removes the gate asked before each half-open probe (the core's hook). */
-  setProbeGate(executorName: string, gate: SharedProbeGate | null): void;
-};
-
-/**
- * The fleet-wide settings of one executor. The registry does not expose a breaker's
- * configuration, so give here the values you gave `configure()` (the defaults are the
- * core's).
- */
-export interface FleetSettings {
-  /** Failures of the whole fleet within `failureWindow` that open the circuit everywhere (default 5). */
-  failureThreshold: number;
-  /** How long a failure counts in the fleet's count, in ms, on Redis's clock (default 60000). */
-  failureWindow: number;
-  /** How long a circuit opened by the fleet's count stays OPEN, in ms (default 30000). */
-  resetTimeout: number;
-  /**
-   * How long a process may hold the probe lease of a half-open circuit without renewing
-   * it, in ms (default 15000: the default `requestTimeout` plus 5 s). Keep it above
-   * `requestTimeout`. A prober that crashes blocks the others for at most this long.
-   */
-  probeLeaseTtl: number;
-}
-
-/** Options of {@link shareCircuitState}. */
-export interface ShareCircuitStateOptions {
-  /** The breakers to share (default: the package's module functions, i.e. its default registry). */
-  breakers?: SharedBreakers;
-  /** Prepended to every key and to the channel (default `'circuit-breaker:'`). */
-  prefix?: string;
-  /**
-   * Count failures fleet-wide (default false): every process's failures go into one count
-   * in Redis, and the fleet opens once it reaches `failureThreshold` within `failureWindow`.
-   * Each breaker still also opens on its own failures, as without sharing.
-   */
-  countFailuresFleetWide?: boolean;
-  /** Fleet-wide settings for every executor. */
-  defaults?: Partial<FleetSettings>;
-  /** Fleet-wide settings per executor, over `defaults`. */
-  executors?: Record<string, Partial<FleetSettings>>;
-  /**
-   * How long one Redis command may take before it counts as failed, in ms (default 1000).
-   * A failed command is reported as an `'error'` event; callers never wait for one.
-   */
-  commandTimeout?: number;
-  /** This process's name in the records (default `hostname:pid:random`). Must be unique in the fleet. */
-  processId?: string;
-}
+export type { FleetSettings, ShareCircuitStateOptions, SharedBreakers } from './types.js';
 
 /** An error of the sharing (Redis down, slow, a bad record); the breakers went on locally. */
 export class CircuitSharingError extends Error {

@@ -1,0 +1,65 @@
+/**
+ * The public option types of the Redis entry, apart from the code that uses them so that
+ * its parts (options, leases, share) import them without importing each other.
+ */
+import type { CircuitBreakerRegistry, ProbeGate } from '../index.js';
+
+/**
+ * The breakers to share: a registry from `createRegistry()`, or by default the package's
+ * module functions. Any object with these methods will do.
+ */
+export type SharedBreakers = Pick<
+  CircuitBreakerRegistry,
+  'on' | 'off' | 'getState' | 'getStats' | 'getExecutors' | 'openCircuit' | 'closeCircuit'
+> & {
+  /** Opens the circuit as if on its own, with probes from `nextAttemptTime` (the core's hook). */
+  tripCircuit(executorName: string, nextAttemptTime: Date): void;
+  /** Installs or removes the gate asked before each half-open probe (the core's hook). */
+  setProbeGate(executorName: string, gate: ProbeGate | null): void;
+};
+
+/**
+ * The fleet-wide settings of one executor. The registry does not expose a breaker's
+ * configuration, so give here the values you gave `configure()` (the defaults are the
+ * core's).
+ */
+export interface FleetSettings {
+  /** Failures of the whole fleet within `failureWindow` that open the circuit everywhere (default 5). */
+  failureThreshold: number;
+  /** How long a failure counts in the fleet's count, in ms, on Redis's clock (default 60000). */
+  failureWindow: number;
+  /** How long a circuit opened by the fleet's count stays OPEN, in ms (default 30000). */
+  resetTimeout: number;
+  /**
+   * How long a process may hold the probe lease of a half-open circuit without renewing
+   * it, in ms (default 15000: the default `requestTimeout` plus 5 s). Keep it above
+   * `requestTimeout`. A prober that crashes blocks the others for at most this long.
+   */
+  probeLeaseTtl: number;
+}
+
+/** Options of {@link shareCircuitState}. */
+export interface ShareCircuitStateOptions {
+  /** The breakers to share (default: the package's module functions, i.e. its default registry). */
+  breakers?: SharedBreakers;
+  /** Prepended to every key and to the channel (default `'circuit-breaker:'`). */
+  prefix?: string;
+  /**
+   * Count failures fleet-wide (default false): every process's failures go into one count
+   * in Redis, and the fleet opens once it reaches `failureThreshold` within `failureWindow`.
+   * Each breaker still also opens on its own failures, as without sharing.
+   */
+  countFailuresFleetWide?: boolean;
+  /** Fleet-wide settings for every executor. */
+  defaults?: Partial<FleetSettings>;
+  /** Fleet-wide settings per executor, over `defaults`. */
+  executors?: Record<string, Partial<FleetSettings>>;
+  /**
+   * How long one Redis command may take before it counts as failed, in ms (default 1000).
+   * A failed command is reported as an `'error'` event; callers never wait for one.
+   */
+  commandTimeout?: number;
+  /** This process's name in the records (default `hostname:pid:random`). Must be unique in the fleet. */
+  processId?: string;
+}
+
