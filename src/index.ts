@@ -86,6 +86,21 @@ export function configure(executorName: string, config: Partial<CircuitBreakerCo
   registry().configure(executorName, config);
 }
 
+/**
+ * A frozen copy of the executor's configuration (every key, defaults filled in), or null if
+ * it has no breaker. Later {@link configure} calls do not change a copy already taken.
+ *
+ * @example
+ * ```ts
+ * circuitBreaker.configure('notion', { failureThreshold: 3 });
+ * circuitBreaker.getConfig('notion')?.failureThreshold; // 3
+ * circuitBreaker.getConfig('never-used'); // null
+ * ```
+ */
+export function getConfig(executorName: string): Readonly<CircuitBreakerConfig> | null {
+  return registry().getConfig(executorName);
+}
+
 /** Adds a listener. One that throws is reported as a process warning and otherwise ignored. */
 export function on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {
   registry().on(event, listener);

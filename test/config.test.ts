@@ -510,3 +510,58 @@ describe('configuration changes mid-state', () => {
     expect(hits).toEqual([false, false, false, true, true]);
   });
 });
+
+// ---------------------------------------------------------------------------
+// getConfig
+// ---------------------------------------------------------------------------
+
+describe('getConfig', () => {
+  it('is null for an executor without a breaker, and creates none', () => {
+    expect(reg.getConfig('never-used')).toBeNull();
+    expect(reg.getExecutors()).toEqual([]);
+  });
+
+  it('gives every key, with the defaults filled in under what configure() and the registry defaults set', () => {
+    const own = createRegistry({ defaults: { resetTimeout: 5_000 } });
+    try {
+      own.configure('notion', { failureThreshold: 3 });
+      expect(own.getConfig('notion')).toEqual({ ...DEFAULT_CONFIG, resetTimeout: 5_000, failureThreshold: 3 });
+      void own.execute('plain', ok);
+      expect(own.getConfig('plain')).toEqual({ ...DEFAULT_CONFIG, resetTimeout: 5_000 });
+    } finally {
+      own.destroy();
+    }
+  });
+
+  it('is a frozen copy: a later configure() does not change a copy already taken, and writing to one throws', () => {
+    reg.configure('e', { failureThreshold: 3 });
+    const before = reg.getConfig('e')!;
+    expect(Object.isFrozen(before)).toBe(true);
+    expect(() => {
+      (before as { failureThreshold: number }).failureThreshold = 99;
+    }).toThrow(TypeError);
+    reg.configure('e', { failureThreshold: 7 });
+    expect(before.failureThreshold).toBe(3);
+    expect(reg.getConfig('e')!.failureThreshold).toBe(7);
+    // Two executors on the same defaults get two copies, not one shared object.
+    reg.configure('f', {});
+    reg.configure('g', {});
+    expect(reg.getConfig('f')).not.toBe(reg.getConfig('g'));
+    expect(reg.getConfig('f')).toEqual(reg.getConfig('g'));
+  });
+
+  it('keeps the state: reading the configuration changes nothing', async () => {
+    reg.configure('e', { failureThreshold: 1 });
+    await reg.execute('e', boom);
+    const stats = reg.getStats('e');
+    reg.getConfig('e');
+    expect(reg.getState('e')).toBe(CircuitState.OPEN);
+    expect(reg.getStats('e')).toEqual(stats);
+  });
+
+  it.each([undefined, null, '', 42, {}])('throws a TypeError naming getConfig for the name %o', (name) => {
+    expect(() => reg.getConfig(name as never)).toThrow(new RegExp(`^getConfig: executorName must be a non-empty string`));
+    expect(() => reg.getConfig(name as never)).toThrow(TypeError);
+    expect(reg.getExecutors()).toEqual([]);
+  });
+});

@@ -165,7 +165,7 @@ afterAll(() => {
 
 const DOCUMENTED_API = [
   'CircuitState', 'closeCircuit', 'configure', 'destroy', 'execute', 'formatStats', 'getAllStats',
-  'getExecutors', 'getState', 'getStats', 'getSummary', 'isClosed', 'isHalfOpen', 'isOpen', 'off',
+  'getConfig', 'getExecutors', 'getState', 'getStats', 'getSummary', 'isClosed', 'isHalfOpen', 'isOpen', 'off',
   'on', 'openCircuit', 'reset', 'resetAll',
   // CONTRACT.md and the result's errors:
   'createRegistry', 'CircuitOpenError', 'TimeoutError', 'DEFAULT_CONFIG',

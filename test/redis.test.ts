@@ -26,7 +26,8 @@ const CONFIG: Partial<CircuitBreakerConfig> = {
   successThreshold: 2,
   requestTimeout: 1_000,
 };
-const SETTINGS = { failureThreshold: 3, failureWindow: 10_000, resetTimeout: 600, probeLeaseTtl: 2_000 };
+// Only what differs from the breakers' own configuration, which the sharing reads itself.
+const SETTINGS = { probeLeaseTtl: 2_000 };
 
 const fail = () => Promise.reject(new Error('HTTP 500'));
 let prefixes = 0;
@@ -175,6 +176,41 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     expect(a.reg.getStats('svc')!.nextAttemptTime).toEqual(b.reg.getStats('svc')!.nextAttemptTime);
     expect(b.reg.getStats('svc')!.timesOpened).toBe(1);
     expect(await admin.exists(`${prefix}failures:svc`)).toBe(0);
+  });
+
+  it('counts fleet-wide on the thresholds given to configure() alone; executors overrides them', async () => {
+    const prefix = freshPrefix();
+    const replica = async (options: Omit<ShareCircuitStateOptions, 'breakers' | 'prefix'>) => {
+      const redis = connect(server.port);
+      const reg = createRegistry();
+      reg.configure('svc', { failureThreshold: 4, failureWindow: 10_000, resetTimeout: 700 });
+      reg.configure('other', { failureThreshold: 4 });
+      const sharing = shareCircuitState(redis, { breakers: reg, prefix, countFailuresFleetWide: true, ...options });
+      const l = { redis, reg, sharing, errors: [] as CircuitSharingError[] };
+      sharing.on('error', (e) => l.errors.push(e));
+      open.push(l);
+      await synced(sharing);
+      return l;
+    };
+    const a = await replica({ executors: { other: { failureThreshold: 2 } } });
+    const b = await replica({ executors: { other: { failureThreshold: 2 } } });
+    // Two failures each: four in the fleet, the threshold given to configure(); three do not open it.
+    await a.reg.execute('svc', fail);
+    await b.reg.execute('svc', fail);
+    await a.reg.execute('svc', fail);
+    await until('three counted', async () => (await admin.zcard(`${prefix}failures:svc`)) === 3, 5_000, 5);
+    expect(states(a, b)).toEqual([CircuitState.CLOSED, CircuitState.CLOSED]);
+    await b.reg.execute('svc', fail);
+    await until('both open', () => states(a, b).every((s) => s === CircuitState.OPEN), 5_000, 5);
+    const until_ = JSON.parse((await admin.get(`${prefix}state:svc`))!).until as number;
+    // The fleet's opening lasts the resetTimeout given to configure() (700 ms), not the core's 30 s.
+    expect(until_ - Date.now()).toBeLessThanOrEqual(700);
+    expect(until_ - Date.now()).toBeGreaterThan(0);
+    // Where `executors` names a value, it wins over the breaker's own.
+    await a.reg.execute('other', fail);
+    await b.reg.execute('other', fail);
+    await until('other open', () => a.reg.getState('other') === CircuitState.OPEN && b.reg.getState('other') === CircuitState.OPEN, 5_000, 5);
+    expect([...a.errors, ...b.errors]).toEqual([]);
   });
 
   it('failures older than failureWindow (Redis time) drop out of the fleet count', async () => {

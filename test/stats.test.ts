@@ -736,3 +736,15 @@ describe('the clock option', () => {
     }
   });
 });
+
+describe('module getConfig', () => {
+  it('reads the default registry: null before, the configured values after, null after destroy()', () => {
+    circuitBreaker.destroy();
+    expect(circuitBreaker.getConfig('module-config')).toBeNull();
+    circuitBreaker.configure('module-config', { successThreshold: 4 });
+    expect(circuitBreaker.getConfig('module-config')).toMatchObject({ successThreshold: 4, failureThreshold: 5 });
+    expect(() => circuitBreaker.getConfig('' as string)).toThrow(TypeError);
+    circuitBreaker.destroy();
+    expect(circuitBreaker.getConfig('module-config')).toBeNull();
+  });
+});

@@ -100,6 +100,11 @@ export class Breaker {
     this.#events = host.events;
   }
 
+  /** The configuration in force (frozen; replaced, never changed, by {@link Breaker.configure}). */
+  config(): Readonly<CircuitBreakerConfig> {
+    return this.#config;
+  }
+
   /** Merges an already validated partial configuration; the state is kept. */
   configure(partial: Partial<CircuitBreakerConfig>): void {
     const config = mergeConfig(this.#config, partial);

@@ -40,6 +40,12 @@ export interface CircuitBreakerRegistry {
   ): Promise<ExecutionResult<Awaited<T>>>;
   /** Merges `config` into the executor's configuration (creating its breaker); state is kept. */
   configure(executorName: string, config: Partial<CircuitBreakerConfig>): void;
+  /**
+   * A frozen copy of the executor's configuration (every key, defaults filled in), or null
+   * if it has no breaker. Later {@link CircuitBreakerRegistry.configure} calls do not change
+   * a copy already taken.
+   */
+  getConfig(executorName: string): Readonly<CircuitBreakerConfig> | null;
   /** Adds a listener; one that throws is reported as a process warning and otherwise ignored. */
   on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void;
   /** Removes a listener added with {@link CircuitBreakerRegistry.on}. */
@@ -183,6 +189,11 @@ class Registry implements CircuitBreakerRegistry {
     const breaker = this.#breakers.get(executorName);
     if (breaker) breaker.configure(clean);
     else this.#create(executorName, clean);
+  }
+
+  getConfig(executorName: string): Readonly<CircuitBreakerConfig> | null {
+    const breaker = this.#find(executorName, 'getConfig');
+    return breaker === undefined ? null : Object.freeze({ ...breaker.config() });
   }
 
   on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {

@@ -12,6 +12,7 @@
  * No dependency: it uses only `node:http`'s request and response objects.
  *
  * @packageDocumentation
+ * @module health
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CircuitState } from '../index.js';

@@ -14,6 +14,7 @@
  * loads it.
  *
  * @packageDocumentation
+ * @module opentelemetry
  */
 import { metrics as globalMetrics, ValueType } from '@opentelemetry/api';
 import type { Attributes, BatchObservableResult, Meter, MeterProvider } from '@opentelemetry/api';

@@ -15,6 +15,7 @@
  * prom-client (15) is an optional peer dependency: only this entry point loads it.
  *
  * @packageDocumentation
+ * @module prometheus
  */
 import { Counter, Gauge, Histogram, register as globalRegister } from 'prom-client';
 import type { Metric, Registry, RegistryContentType } from 'prom-client';

@@ -14,8 +14,8 @@ export interface SharingConfig {
   breakers: SharedBreakers;
   prefix: string;
   countFailuresFleetWide: boolean;
-  /** The fleet-wide settings of every executor (the core's defaults, then `defaults`). */
-  defaults: FleetSettings;
+  /** Fleet-wide settings of every executor, over each one's own configuration. */
+  defaults: Partial<FleetSettings>;
   /** The fleet-wide settings per executor, over `defaults`. */
   executors: Record<string, Partial<FleetSettings>>;
   commandTimeout: number;
@@ -32,7 +32,7 @@ const OPTION_KEYS = [
   'processId',
 ];
 const SETTING_KEYS: (keyof FleetSettings)[] = ['failureThreshold', 'failureWindow', 'resetTimeout', 'probeLeaseTtl'];
-const METHODS = ['on', 'off', 'getState', 'getStats', 'getExecutors', 'openCircuit', 'closeCircuit', 'tripCircuit', 'setProbeGate'];
+const METHODS = ['on', 'off', 'getState', 'getStats', 'getConfig', 'getExecutors', 'openCircuit', 'closeCircuit', 'tripCircuit', 'setProbeGate'];
 
 function kind(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
@@ -67,13 +67,7 @@ export function resolveOptions(options: ShareCircuitStateOptions, where: string)
   if (typeof fleet !== 'boolean') {
     throw new TypeError(`${where}: countFailuresFleetWide must be a boolean, got ${kind(fleet)}`);
   }
-  const defaults: FleetSettings = {
-    failureThreshold: core.DEFAULT_CONFIG.failureThreshold,
-    failureWindow: core.DEFAULT_CONFIG.failureWindow,
-    resetTimeout: core.DEFAULT_CONFIG.resetTimeout,
-    probeLeaseTtl: core.DEFAULT_CONFIG.requestTimeout + 5_000,
-    ...checkSettings(options.defaults, `${where}: defaults`),
-  };
+  const defaults = checkSettings(options.defaults, `${where}: defaults`);
   const executors = options.executors ?? {};
   if (typeof executors !== 'object' || executors === null || Array.isArray(executors)) {
     throw new TypeError(`${where}: executors must be an object, got ${kind(executors)}`);

@@ -18,6 +18,7 @@
  * connection it is handed (and a duplicate of it for pub/sub). See docs/distributed.md.
  *
  * @packageDocumentation
+ * @module redis
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Redis } from 'ioredis';
@@ -64,6 +65,9 @@ export interface SharedCircuitStateEvents {
   synced: () => void;
 }
 
+/** How much longer than a probe may run its lease lasts by default, in ms. */
+const PROBE_LEASE_MARGIN = 5_000;
+
 /** How long a state key outlives the opening it records, in ms. */
 const STATE_MARGIN = 5_000;
 
@@ -78,7 +82,7 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
   readonly #prefix: string;
   readonly #channel: string;
   readonly #fleetFailures: boolean;
-  readonly #defaults: FleetSettings;
+  readonly #defaults: Partial<FleetSettings>;
   readonly #perExecutor: Record<string, Partial<FleetSettings>>;
   readonly #commandTimeout: number;
   readonly #processId: string;
@@ -277,9 +281,18 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     if (sub.status === 'wait') sub.connect().catch(() => {}); // a lazyConnect original: errors come as 'error' events
   }
 
+  /** The executor's own configuration, then `defaults`, then its entry in `executors`. */
   #settings(name: string): FleetSettings {
+    const config = this.#breakers.getConfig(name) ?? core.DEFAULT_CONFIG;
     const own = Object.hasOwn(this.#perExecutor, name) ? this.#perExecutor[name] : undefined;
-    return own === undefined ? this.#defaults : { ...this.#defaults, ...own };
+    return {
+      failureThreshold: config.failureThreshold,
+      failureWindow: config.failureWindow,
+      resetTimeout: config.resetTimeout,
+      probeLeaseTtl: config.requestTimeout + PROBE_LEASE_MARGIN,
+      ...this.#defaults,
+      ...own,
+    };
   }
 
   #key(kind: 'state' | 'failures' | 'probe', name: string): string {

@@ -10,7 +10,7 @@ import type { CircuitBreakerRegistry, ProbeGate } from '../index.js';
  */
 export type SharedBreakers = Pick<
   CircuitBreakerRegistry,
-  'on' | 'off' | 'getState' | 'getStats' | 'getExecutors' | 'openCircuit' | 'closeCircuit'
+  'on' | 'off' | 'getState' | 'getStats' | 'getConfig' | 'getExecutors' | 'openCircuit' | 'closeCircuit'
 > & {
   /** Opens the circuit as if on its own, with probes from `nextAttemptTime` (the core's hook). */
   tripCircuit(executorName: string, nextAttemptTime: Date): void;
@@ -19,20 +19,20 @@ export type SharedBreakers = Pick<
 };
 
 /**
- * The fleet-wide settings of one executor. The registry does not expose a breaker's
- * configuration, so give here the values you gave `configure()` (the defaults are the
- * core's).
+ * The fleet-wide settings of one executor. Each is read from the executor's own
+ * configuration (`getConfig`), so what was given to `configure()` applies fleet-wide as it
+ * is; give one here only to make the fleet's value differ from the local one.
  */
 export interface FleetSettings {
-  /** Failures of the whole fleet within `failureWindow` that open the circuit everywhere (default 5). */
+  /** Failures of the whole fleet within `failureWindow` that open the circuit everywhere (default: the executor's `failureThreshold`). */
   failureThreshold: number;
-  /** How long a failure counts in the fleet's count, in ms, on Redis's clock (default 60000). */
+  /** How long a failure counts in the fleet's count, in ms, on Redis's clock (default: the executor's `failureWindow`). */
   failureWindow: number;
-  /** How long a circuit opened by the fleet's count stays OPEN, in ms (default 30000). */
+  /** How long a circuit opened by the fleet's count stays OPEN, in ms (default: the executor's `resetTimeout`). */
   resetTimeout: number;
   /**
    * How long a process may hold the probe lease of a half-open circuit without renewing
-   * it, in ms (default 15000: the default `requestTimeout` plus 5 s). Keep it above
+   * it, in ms (default: the executor's `requestTimeout` plus 5 s). Keep it above
    * `requestTimeout`. A prober that crashes blocks the others for at most this long.
    */
   probeLeaseTtl: number;
@@ -50,9 +50,9 @@ export interface ShareCircuitStateOptions {
    * Each breaker still also opens on its own failures, as without sharing.
    */
   countFailuresFleetWide?: boolean;
-  /** Fleet-wide settings for every executor. */
+  /** Fleet-wide settings for every executor, over each executor's own configuration. */
   defaults?: Partial<FleetSettings>;
-  /** Fleet-wide settings per executor, over `defaults`. */
+  /** Fleet-wide settings per executor, over `defaults` and the executor's own configuration. */
   executors?: Record<string, Partial<FleetSettings>>;
   /**
    * How long one Redis command may take before it counts as failed, in ms (default 1000).

@@ -179,6 +179,12 @@ import {
 }
 
 {
+  circuitBreaker.configure('gmail', { failureThreshold: 3 });
+  const config = circuitBreaker.getConfig('gmail');
+  console.log(config?.failureThreshold, config?.resetTimeout); // 3 30000
+}
+
+{
   const allStats = circuitBreaker.getAllStats();
   allStats.forEach((stats, executorName) => {
     console.log(`${executorName}: ${stats.state}`);
