@@ -514,6 +514,8 @@ describe('API Reference', () => {
       rejected: false,
       circuitState: circuitBreaker.CircuitState.CLOSED,
       executionTime: 0, // fake time does not move during the call
+      fromFallback: false,
+      attempts: 1,
     });
 
     const failure = new Error('nope');
@@ -1303,7 +1305,7 @@ describe('Statistics & Monitoring', () => {
         'executorName', 'state', 'totalRequests', 'successfulRequests', 'failedRequests',
         'rejectedRequests', 'consecutiveFailures', 'consecutiveSuccesses', 'timesOpened',
         'timesClosed', 'lastStateChange', 'lastFailureTime', 'lastSuccessTime',
-        'nextAttemptTime', 'avgResponseTime',
+        'nextAttemptTime', 'avgResponseTime', 'retries',
       ].sort(),
     );
     expect(stats).toEqual({
@@ -1322,6 +1324,7 @@ describe('Statistics & Monitoring', () => {
       lastSuccessTime: new Date(T0),
       nextAttemptTime: null,
       avgResponseTime: 0,
+      retries: 0,
     });
   });
 
