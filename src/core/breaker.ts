@@ -559,6 +559,13 @@ export class Breaker implements Tries {
   /** A waiting call's turn: the circuit is asked again, then `fn` runs in a slot. */
   #start(call: Call, fn: (signal?: AbortSignal) => unknown): void {
     const now = this.#now();
+    if (call.timeout !== 0 && now >= call.deadline) {
+      // Its deadline came with the slot (both at one tick): it times out without running.
+      this.#deadlines!.settle(call);
+      call.detach();
+      call.resolve!(this.#abandon(call, new TimeoutError(this.name, call.timeout), false));
+      return;
+    }
     this.#refresh(now);
     const phase = this.#phase;
     let gate: ProbeGate | null = null;
