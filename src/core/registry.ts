@@ -169,10 +169,11 @@ function readOptions(options: object, where = 'execute', extra: readonly string[
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`${where}: options must be an object, got ${show(options)}`);
   }
+  // The wrappers read cacheKey their own way, or not at all.
+  const known = extra.length === 0 ? [...OPTION_KEYS] : ['signal', 'retry', 'fallback', ...extra];
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key) && !extra.includes(key)) {
-      const known = [...OPTION_KEYS].filter((k) => extra.length === 0 || k !== 'cacheKey' || extra.includes(k));
-      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (options: ${[...new Set([...known, ...extra])].join(', ')})`);
+    if (!known.includes(key)) {
+      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (options: ${known.join(', ')})`);
     }
   }
   const { signal, cacheKey, retry, fallback } = options as ExecuteOptions;

@@ -26,7 +26,7 @@ export type RunMethod = (fn: () => unknown, key: string | null) => Promise<unkno
 const NOT_CALLS = new Set([
   'on', 'once', 'off', 'emit', 'addListener', 'removeListener', 'removeAllListeners', 'listeners',
   'rawListeners', 'listenerCount', 'eventNames', 'prependListener', 'prependOnceListener',
-  'setMaxListeners', 'getMaxListeners', 'paginate', 'then', 'constructor',
+  'setMaxListeners', 'getMaxListeners', 'paginate',
 ]);
 
 class Unserializable extends Error {}
@@ -112,15 +112,20 @@ export function proxyClient<C extends object>(
     return new Proxy(target, {
       get(t, key) {
         const value: unknown = Reflect.get(t, key, t);
-        if (typeof key === 'symbol' || NOT_CALLS.has(key)) return value;
-        const isMethod = typeof value === 'function' && !(key in Object.prototype);
-        if (!isMethod && !isNamespace(value)) return value;
+        if (typeof key === 'symbol' || key === 'constructor' || key === 'then') return value;
+        const isFunction = typeof value === 'function';
+        const isMethod = isFunction && !NOT_CALLS.has(key) && !(key in Object.prototype);
+        if (!isFunction && !isNamespace(value)) return value;
         const known = made.get(key);
         if (known !== undefined && known.from === value) return known.to;
         if (!replaceable(t, key)) return value;
         const at = path === '' ? key : `${path}.${key}`;
         let to: unknown;
-        if (isMethod) {
+        if (isFunction && !isMethod) {
+          // Not a call to the service, but it too runs on the real object: a paginator's
+          // own requests are the SDK's business, not a second trip through the breaker.
+          to = (value as (...args: unknown[]) => unknown).bind(t);
+        } else if (isMethod) {
           const method = value as (...args: unknown[]) => unknown;
           to = function (this: unknown, ...args: unknown[]): Promise<unknown> {
             // On the real object, whatever the proxy was called through.
