@@ -38,7 +38,7 @@ async function robustNotionCall(operation, fn) {
     retry: { attempts: 3, minDelay: 20, retryIf: isRetryable },
   });
 
-  if (result.rejected && !result.success) {
+  if (result.rejected) {
     throw new Error('Circuit breaker rejected request');
   }
 
