@@ -268,7 +268,7 @@ class Registry implements CircuitBreakerRegistry {
     if (cacheKey !== undefined && typeof cacheKey !== 'string' && typeof cacheKey !== 'function') {
       throw new TypeError(`wrap: options.cacheKey must be a string or a function, got ${show(cacheKey)}`);
     }
-    return wrapFunction(fn, cacheKey, (call, key) => this.#run(executorName, call, { ...read, cacheKey: key }));
+    return wrapFunction(fn, cacheKey, (call, key) => this.#run(executorName, call, read, key));
   }
 
   wrapClient<C extends object>(executorName: string, client: C, options?: WrapClientOptions): C {
@@ -281,9 +281,7 @@ class Registry implements CircuitBreakerRegistry {
     if (cacheable !== undefined && typeof cacheable !== 'function') {
       throw new TypeError(`wrapClient: options.cacheable must be a function, got ${show(cacheable)}`);
     }
-    return proxyClient(client, cacheable, (call, key) =>
-      this.#run(executorName, call, { ...read, cacheKey: key }).then(unwrap),
-    );
+    return proxyClient(client, cacheable, (call, key) => this.#run(executorName, call, read, key).then(unwrap));
   }
 
   configure(executorName: string, config: Partial<CircuitBreakerConfig>): void {
@@ -390,10 +388,17 @@ class Registry implements CircuitBreakerRegistry {
   }
 
   /** execute() after its checks, for wrappers whose options were read once, up front. */
-  #run(executorName: string, fn: (signal?: AbortSignal) => unknown, read: ReadOptions): Promise<ExecutionResult<unknown>> {
+  #run(
+    executorName: string,
+    fn: (signal?: AbortSignal) => unknown,
+    read: ReadOptions,
+    cacheKey: string | null | undefined,
+  ): Promise<ExecutionResult<unknown>> {
     const breaker = this.#breakers.get(executorName) ?? this.#create(executorName);
-    if (breaker.policies !== null || read.policies !== undefined) return this.#composed(breaker, fn, read);
-    return breaker.execute(fn, read.cacheKey, read.signal);
+    if (breaker.policies !== null || read.policies !== undefined) {
+      return runComposed(breaker, breaker.policies, fn, cacheKey, read.signal, read.policies);
+    }
+    return breaker.execute(fn, cacheKey, read.signal);
   }
 
   /** A call with retry or fallback (src/policies/compose.ts). */

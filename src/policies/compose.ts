@@ -21,7 +21,7 @@ export interface CallPolicies {
 }
 
 /** Runs one call with the retry and fallback in force for it. */
-export async function runComposed(
+export function runComposed(
   breaker: Tries,
   own: Policies | null,
   fn: (signal?: AbortSignal) => unknown,
@@ -31,9 +31,10 @@ export async function runComposed(
 ): Promise<ExecutionResult<unknown>> {
   const plan = call?.retry !== undefined ? call.retry : (own?.retry ?? null);
   const fallback = call?.fallback ?? own?.fallback;
-  const result =
-    plan === null ? await breaker.execute(fn, cacheKey, signal) : await retrying(breaker, fn, cacheKey, signal, plan);
+  const tries = plan === null ? breaker.execute(fn, cacheKey, signal) : retrying(breaker, fn, cacheKey, signal, plan);
+  if (fallback === undefined) return tries;
   // A caller who gave up waits for nothing more.
-  if (result.success || fallback === undefined || signal?.aborted === true) return result;
-  return withFallback(result, fallback, breaker.name);
+  return tries.then((result) =>
+    result.success || signal?.aborted === true ? result : withFallback(result, fallback, breaker.name),
+  );
 }

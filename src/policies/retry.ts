@@ -108,7 +108,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
 }
 
 /** Runs `fn` through `breaker` up to `plan.attempts` times; the result carries `attempts`. */
-export async function retrying(
+export function retrying(
   breaker: Tries,
   fn: (signal?: AbortSignal) => unknown,
   cacheKey: string | null | undefined,
@@ -116,8 +116,23 @@ export async function retrying(
   plan: RetryPlan,
 ): Promise<ExecutionResult<unknown>> {
   breaker.budget(false);
+  // Most first tries succeed: they cost one `then`, not an async loop.
+  return breaker.execute(fn, cacheKey, signal).then((first) =>
+    first.success || first.rejected ? first : retryAfter(breaker, fn, cacheKey, signal, plan, first),
+  );
+}
+
+/** The retries after a first try that failed. */
+async function retryAfter(
+  breaker: Tries,
+  fn: (signal?: AbortSignal) => unknown,
+  cacheKey: string | null | undefined,
+  signal: AbortSignal | undefined,
+  plan: RetryPlan,
+  first: ExecutionResult<unknown>,
+): Promise<ExecutionResult<unknown>> {
   for (let attempt = 1; ; attempt++) {
-    const result = await breaker.execute(fn, cacheKey, signal);
+    const result = attempt === 1 ? first : await breaker.execute(fn, cacheKey, signal);
     result.attempts = attempt;
     if (
       result.success ||
