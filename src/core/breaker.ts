@@ -588,6 +588,7 @@ export class Breaker implements Tries {
     call.generation = this.#generation;
     call.admittedIn = phase.kind;
     this.#enter(call);
+    // Runs fn as execute() does; execute keeps its copy inline, being the hot path.
     let value: unknown;
     try {
       if (fn === this.#lastFn ? this.#lastWantsSignal : this.#inspect(fn)) {
