@@ -247,6 +247,46 @@ describe('wrapClient', () => {
     expect(raw.requests).toHaveLength(3);
   });
 
+  it('keys tell argument types and values apart: 1 and "1", 0 and -0, dates, bigints, arrays, nesting', async () => {
+    const raw = { calls: 0, read: async (...args: unknown[]) => ({ n: ++raw.calls, args }) };
+    const client = reg.wrapClient(NAME, raw, { cacheable: () => true });
+    const argLists: unknown[][] = [
+      [1],
+      ['1'],
+      [0],
+      [-0],
+      [true],
+      [undefined],
+      [null],
+      [10n],
+      [new Date(5)],
+      [[1, [2]]],
+      [{ a: { b: 1 }, c: undefined }],
+      [Object.create(null) as object],
+    ];
+    const fresh = [];
+    for (const args of argLists) fresh.push(await client.read(...args));
+    reg.openCircuit(NAME);
+    for (let i = 0; i < argLists.length; i++) expect(await client.read(...argLists[i]!)).toEqual(fresh[i]);
+    // Equal arguments find their entry: a new Date of the same time, keys in another order.
+    expect(await client.read(new Date(5))).toEqual(fresh[8]);
+    expect(await client.read({ c: undefined, a: { b: 1 } })).toEqual(fresh[10]);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(client.read(cyclic)).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(client.read(new Map())).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(client.read(Symbol('s'))).rejects.toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('a property that cannot be replaced (frozen) is handed out as it is', async () => {
+    const frozen = Object.freeze({ ping: async () => 'pong', nested: Object.freeze({ x: 1 }) });
+    const client = reg.wrapClient(NAME, frozen);
+    expect(client.ping).toBe(frozen.ping);
+    expect(client.nested).toBe(frozen.nested);
+    expect(await client.ping()).toBe('pong');
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+
   it('a cacheable that throws, or arguments that cannot be keyed, mean no cache', async () => {
     const raw = new FakeClient();
     const throwing = reg.wrapClient(NAME, raw, {

@@ -1,7 +1,7 @@
 /**
  * The fallback function: what answers a call that would end with `success: false`.
  */
-import type { ExecutionResult } from '../core/types.js';
+import type { ExecutionFailure, ExecutionResult } from '../core/types.js';
 import type { Fallback } from './types.js';
 
 /**
@@ -10,11 +10,10 @@ import type { Fallback } from './types.js';
  * that throws or rejects leaves `result` as it was.
  */
 export async function withFallback(
-  result: ExecutionResult<unknown>,
+  result: ExecutionFailure,
   fallback: Fallback,
   executorName: string,
 ): Promise<ExecutionResult<unknown>> {
-  if (result.success) return result;
   let data: unknown;
   try {
     data = await fallback(result.error, executorName);
