@@ -10,6 +10,7 @@ import {
   CircuitOpenError,
   CircuitState,
   TimeoutError,
+  createRegistry,
   type CircuitBreakerRegistry,
   type ExecutionResult,
 } from '../src/index.js';
@@ -173,6 +174,21 @@ describe('retry', () => {
     expect((await settle(reg.execute(NAME, fn, { retry: false }))).attempts).toBe(1);
     expect((await settle(reg.execute(NAME, fn, { retry: 2 }))).attempts).toBe(2);
     expect(fn).toHaveBeenCalledTimes(6);
+  });
+
+  it('a registry\'s defaults may set retry and fallback for all its executors; retry: 1 is no retry', async () => {
+    const own = createRegistry({ defaults: { ...SMALL_DEFAULTS, retry: { attempts: 2, minDelay: 0 }, fallback: () => 'spare' } });
+    try {
+      const fn = vi.fn(boom);
+      expect(await settle(own.execute('a', fn))).toMatchObject({ success: true, data: 'spare', attempts: 2 });
+      expect(await settle(own.execute('b', fn))).toMatchObject({ attempts: 2 });
+      expect(fn).toHaveBeenCalledTimes(4);
+      own.configure('a', { retry: 1 });
+      expect(own.getConfig('a')!.retry).toBe(false);
+      expect(await settle(own.execute('a', fn))).toMatchObject({ attempts: 1 });
+    } finally {
+      own.destroy();
+    }
   });
 
   it.each([
