@@ -8,7 +8,8 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -43,6 +44,17 @@ export async function loadOurs({ attempts = 60, waitMs = 500 } = {}) {
     }
   }
   throw new Error(`could not load executor-circuit-breaker from dist/: ${lastError?.message ?? lastError}`);
+}
+
+/**
+ * Another build of this library, for a before/after comparison in one run: BENCH_BEFORE is
+ * the path of its dist/index.js. Null when unset.
+ */
+export async function loadBefore() {
+  const file = process.env.BENCH_BEFORE;
+  if (!file) return null;
+  const lib = await import(pathToFileURL(resolvePath(file)).href);
+  return { lib, label: process.env.BENCH_BEFORE_LABEL ?? file };
 }
 
 /** opossum is CommonJS: `const CircuitBreaker = require('opossum')`. */

@@ -13,7 +13,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { QUICK, SETTINGS, fmtNs, fmtRatio, machine, median, runScenario, table, timingTable, wrap } from './harness.mjs';
-import { loadCockatiel, loadOpossum, loadOurs } from './load.mjs';
+import { loadBefore, loadCockatiel, loadOpossum, loadOurs } from './load.mjs';
+import * as composition from './scenarios/composition.mjs';
 import * as failure from './scenarios/failure.mjs';
 import * as rejection from './scenarios/rejection.mjs';
 import * as signal from './scenarios/signal.mjs';
@@ -48,7 +49,8 @@ const signed = (text, value) => (value > 0 ? `+${text}` : text);
 const ours = await loadOurs();
 const CircuitBreaker = loadOpossum();
 const cockatiel = await loadCockatiel();
-const libs = { ours, CircuitBreaker, cockatiel };
+const before = await loadBefore();
+const libs = { ours, CircuitBreaker, cockatiel, before };
 
 const m = machine();
 console.log('executor-circuit-breaker benchmark: ours vs opossum 10 and cockatiel 4');
@@ -62,7 +64,7 @@ console.log(wrap(
 // ---- scenarios 1-4: timed, in process ------------------------------------------------------
 
 const timed = {};
-for (const [key, scenario] of Object.entries({ success, failure, rejection, signal })) {
+for (const [key, scenario] of Object.entries({ success, composition, failure, rejection, signal })) {
   const s = await scenario.setup(libs);
   const results = await runScenario(s.contenders);
   const problem = s.check?.() ?? null;
@@ -174,6 +176,7 @@ console.log(
 const get = (scenario, id) => timed[scenario].find((r) => r.id === id);
 const verdict = (ok) => (ok ? 'MET' : 'NOT MET');
 const targets = [];
+const ratioOf = (scenario, a, b) => get(scenario, a).median / get(scenario, b).median;
 const target = (name, measured, ok, kind = 'target') => targets.push([kind, name, measured, verdict(ok)]);
 /** Target on the ratio of two overheads of one timed scenario. */
 function overheadTarget(kind, name, scenario, mine, theirs, limit) {
@@ -183,6 +186,11 @@ function overheadTarget(kind, name, scenario, mine, theirs, limit) {
 }
 
 overheadTarget('target', 'success overhead <= 1/5 of opossum default', 'success', 'ours', 'opossum', 1 / 5);
+if (before) {
+  const r = ratioOf('success', 'ours', 'before');
+  const ns = (id) => fmtNs(get('success', id).median);
+  target('none of the composition keys set: the same cost as before (ns/call within 5%)', `${r.toFixed(3)}x (${ns('ours')} vs ${ns('before')} ns)`, r <= 1.05);
+}
 overheadTarget('aim', 'success overhead <= cockatiel breaker alone', 'success', 'ours', 'cockatiel', 1);
 overheadTarget('target', 'rejection (cache off) <= 1/10 of opossum open', 'rejection', 'ours', 'opossum', 1 / 10);
 overheadTarget('target', 'rejection (cache on) <= 1/10 of opossum open + fallback', 'rejection', 'ours-cache', 'opossum-fb', 1 / 10);

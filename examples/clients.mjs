@@ -1,9 +1,9 @@
 // The real API clients the examples protect, pointed at the local fake service
 // (flaky-service.mjs) instead of api.notion.com and slack.com, and a few small helpers.
 //
-// Both clients can retry on their own. The examples turn that off: retries belong inside
-// the circuit breaker's call (see example-2-retry.mjs), where the breaker sees one outcome
-// per logical call, not one per attempt.
+// Both clients can retry on their own. The examples turn that off: the breaker's own
+// `retry` (see example-2-retry.mjs) makes each try a call the circuit sees, and stops
+// retrying as soon as the circuit opens.
 
 import { Client as NotionClient, LogLevel as NotionLogLevel } from '@notionhq/client';
 import { WebClient, LogLevel as SlackLogLevel } from '@slack/web-api';

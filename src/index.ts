@@ -25,8 +25,14 @@ import type {
   ExecutionResult,
   ProbeGate,
 } from './core/types.js';
+import type { WrapOptions } from './policies/wrap.js';
+import type { WrapClientOptions } from './policies/wrap-client.js';
 
 export { DEFAULT_CONFIG } from './core/config.js';
+export { BulkheadRejectedError } from './policies/bulkhead.js';
+export type { Fallback, RetryOptions } from './policies/types.js';
+export type { WrapOptions } from './policies/wrap.js';
+export type { WrapClientOptions } from './policies/wrap-client.js';
 export { CircuitOpenError, TimeoutError } from './core/errors.js';
 export { createRegistry, type CircuitBreakerRegistry } from './core/registry.js';
 export {
@@ -101,9 +107,72 @@ export function getConfig(executorName: string): Readonly<CircuitBreakerConfig> 
   return registry().getConfig(executorName);
 }
 
-/** Adds a listener. One that throws is reported as a process warning and otherwise ignored. */
-export function on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {
-  registry().on(event, listener);
+/**
+ * Runs `fn` as {@link execute} does, and resolves to the data (fresh, cached or from a
+ * fallback) or rejects with the result's `error`: for code that prefers `try`/`catch`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const page = await circuitBreaker.executeOrThrow('notion', () => notion.pages.retrieve({ page_id }));
+ * } catch (error) {
+ *   if (error instanceof circuitBreaker.CircuitOpenError) showBanner('Notion is down');
+ * }
+ * ```
+ */
+export function executeOrThrow<T>(
+  executorName: string,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  options?: ExecuteOptions,
+): Promise<Awaited<T>> {
+  return registry().executeOrThrow(executorName, fn, options);
+}
+
+/**
+ * A function with `fn`'s parameters that runs `fn` through {@link execute} under
+ * `executorName` and resolves to its {@link ExecutionResult}. `this` and the arguments reach
+ * `fn` as given. `fn` reaches the call's AbortSignal by declaring one more parameter than its
+ * callers pass, last. `options.cacheKey` may be a function of the arguments.
+ *
+ * @example
+ * ```ts
+ * const getPage = circuitBreaker.wrap('notion', (id: string, signal?: AbortSignal) =>
+ *   fetch(`${api}/pages/${id}`, { signal }).then((r) => r.json()), { cacheKey: (id) => id });
+ * const result = await getPage('p1');
+ * ```
+ */
+export function wrap<A extends unknown[], R>(
+  executorName: string,
+  fn: (...args: A) => R | PromiseLike<R>,
+  options?: WrapOptions<A>,
+): (...args: A) => Promise<ExecutionResult<Awaited<R>>> {
+  return registry().wrap(executorName, fn, options);
+}
+
+/**
+ * A proxy of an SDK client (`@notionhq/client`, `@slack/web-api`, ...) whose methods, at any
+ * depth, run through {@link executeOrThrow} under `executorName`, with `this` intact; other
+ * properties pass through. Only methods that `options.cacheable(path)` calls reads are ever
+ * answered from the fallback cache, each under its path and its arguments.
+ *
+ * @example
+ * ```ts
+ * const notion = circuitBreaker.wrapClient('notion', new Client({ auth }), {
+ *   cacheable: (path) => path.endsWith('.retrieve') || path.endsWith('.query'),
+ * });
+ * await notion.pages.create({ parent, properties }); // through the breaker, never cached
+ * ```
+ */
+export function wrapClient<C extends object>(executorName: string, client: C, options?: WrapClientOptions): C {
+  return registry().wrapClient(executorName, client, options);
+}
+
+/**
+ * Adds a listener. One that throws is reported as a process warning and otherwise ignored.
+ * Returns a function that removes this registration.
+ */
+export function on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): () => void {
+  return registry().on(event, listener);
 }
 
 /** Removes a listener added with {@link on}. */

@@ -514,6 +514,8 @@ describe('API Reference', () => {
       rejected: false,
       circuitState: circuitBreaker.CircuitState.CLOSED,
       executionTime: 0, // fake time does not move during the call
+      fromFallback: false,
+      attempts: 1,
     });
 
     const failure = new Error('nope');
@@ -850,18 +852,15 @@ describe('Usage Examples', () => {
   });
 
   // --- doc --- Example 2: With Retry Integration
-  async function robustNotionCall(operation: string, fn: () => Promise<any>) {
-    // First check circuit breaker
-    if (circuitBreaker.isOpen('notion')) {
-      throw new Error('Notion circuit is open - service unavailable');
-    }
+  /** Worth another try: rate limits, server errors, network errors; not a bad request. */
+  const isRetryable = (error: unknown) => {
+    const status = (error as { status?: number }).status;
+    return status === undefined || status === 429 || status >= 500;
+  };
 
-    // Execute with both retry and circuit breaker
-    const result = await circuitBreaker.execute('notion', async () => {
-      return await retry.retry(fn, {
-        platform: retry.Platform.NOTION,
-        operation
-      });
+  async function robustNotionCall<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const result = await circuitBreaker.execute('notion', fn, {
+      retry: { attempts: 3, minDelay: 200, retryIf: isRetryable },
     });
 
     if (result.rejected) {
@@ -869,31 +868,47 @@ describe('Usage Examples', () => {
     }
 
     if (!result.success) {
-      throw result.error;
+      throw new Error(`${operation} failed after ${result.attempts} attempts: ${result.error.message}`, { cause: result.error });
     }
 
     return result.data;
   }
   // --- end doc ---
 
-  it('Example 2: retries run inside one circuit call; once open, it fails fast', async () => {
-    const flaky = vi
-      .fn<() => Promise<string>>()
-      .mockRejectedValueOnce(new Error('429'))
-      .mockRejectedValueOnce(new Error('429'))
-      .mockResolvedValue('page');
-    await expect(robustNotionCall('createPage', flaky)).resolves.toBe('page');
+  /** Runs `promise` to the end, moving fake time through the retry delays. */
+  async function withDelays<T>(promise: Promise<T>): Promise<T> {
+    const outcome = promise.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    await vi.advanceTimersByTimeAsync(10_000);
+    const settled = await outcome;
+    if (settled.ok) return settled.value;
+    throw settled.error;
+  }
+
+  it('Example 2: the library retries; every try counts; once open, it fails fast without a try', async () => {
+    const rateLimited = Object.assign(new Error('rate limited'), { status: 429 });
+    const flaky = vi.fn<() => Promise<string>>().mockRejectedValueOnce(rateLimited).mockRejectedValueOnce(rateLimited).mockResolvedValue('page');
+    await expect(withDelays(robustNotionCall('createPage', flaky))).resolves.toBe('page');
     expect(flaky).toHaveBeenCalledTimes(3);
-    expect(retry.retry).toHaveBeenCalledWith(flaky, { platform: 'notion', operation: 'createPage' });
-    expect(circuitBreaker.getStats('notion')).toMatchObject({ totalRequests: 1, successfulRequests: 1 });
+    expect(circuitBreaker.getStats('notion')).toMatchObject({ totalRequests: 3, successfulRequests: 1, failedRequests: 2, retries: 2 });
+
+    const badRequest = Object.assign(new Error('validation_error'), { status: 400 });
+    const invalid = vi.fn(() => Promise.reject(badRequest));
+    await expect(robustNotionCall('createPage', invalid)).rejects.toThrow('createPage failed after 1 attempts: validation_error');
+    expect(invalid).toHaveBeenCalledTimes(1);
 
     const down = vi.fn(async () => {
       throw new Error('Notion is down');
     });
-    for (let i = 0; i < 5; i++) await expect(robustNotionCall('query', down)).rejects.toThrow('Notion is down');
-    expect(down).toHaveBeenCalledTimes(15); // 3 attempts per call
-    await expect(robustNotionCall('query', down)).rejects.toThrow('Notion circuit is open - service unavailable');
-    expect(down).toHaveBeenCalledTimes(15);
+    // 3 failures so far in the window, and 2 retries for 3 first tries: the budget (at least
+    // 3 retries) allows one more, and the second failed try is the fifth failure: it opens.
+    await expect(withDelays(robustNotionCall('query', down))).rejects.toThrow('query failed after 2 attempts: Notion is down');
+    expect(down).toHaveBeenCalledTimes(2);
+    expect(circuitBreaker.isOpen('notion')).toBe(true);
+    await expect(robustNotionCall('query', down)).rejects.toThrow('Circuit breaker rejected request');
+    expect(down).toHaveBeenCalledTimes(2);
   });
 
   it('Example 2: "Circuit breaker rejected request" when half-open with every probe slot taken', async () => {
@@ -1303,7 +1318,7 @@ describe('Statistics & Monitoring', () => {
         'executorName', 'state', 'totalRequests', 'successfulRequests', 'failedRequests',
         'rejectedRequests', 'consecutiveFailures', 'consecutiveSuccesses', 'timesOpened',
         'timesClosed', 'lastStateChange', 'lastFailureTime', 'lastSuccessTime',
-        'nextAttemptTime', 'avgResponseTime',
+        'nextAttemptTime', 'avgResponseTime', 'retries',
       ].sort(),
     );
     expect(stats).toEqual({
@@ -1322,6 +1337,7 @@ describe('Statistics & Monitoring', () => {
       lastSuccessTime: new Date(T0),
       nextAttemptTime: null,
       avgResponseTime: 0,
+      retries: 0,
     });
   });
 
@@ -1963,35 +1979,35 @@ describe('Integration Examples', () => {
     expect(circuitBreaker.getExecutors()).toEqual(['notion']);
   });
 
-  it('With Retry Manager: fast fail when open, retries inside otherwise', async () => {
+  it('With Retry Manager: the library retries; fast fail when open', async () => {
     // --- doc ---
-    // Combined retry + circuit breaker
-    async function robustExecute(
-      executorName: string,
-      operation: string,
-      fn: () => Promise<any>
-    ) {
-      // Check circuit first (fast fail)
-      if (circuitBreaker.isOpen(executorName)) {
-        throw new Error(`Circuit open for ${executorName}`);
-      }
+    // Combined retry + circuit breaker, both from the library
+    // Once per executor: every call is retried, within the executor's retry budget.
+    circuitBreaker.configure('gmail', {
+      retry: { attempts: 3, minDelay: 500 },
+    });
 
-      // Execute with circuit breaker and retry
-      return await circuitBreaker.execute(executorName, async () => {
-        return await retry.retry(fn, {
-          platform: executorName as any,
-          operation
-        });
-      });
+    async function robustExecute<T>(
+      executorName: string,
+      fn: (signal: AbortSignal) => Promise<T>
+    ): Promise<T> {
+      // Fails fast while the circuit is open; otherwise retries, then throws the last error
+      return circuitBreaker.executeOrThrow(executorName, fn);
     }
     // --- end doc ---
 
     const flaky = vi.fn<() => Promise<string>>().mockRejectedValueOnce(new Error('503')).mockResolvedValue('sent');
-    await expect(robustExecute('gmail', 'send', flaky)).resolves.toMatchObject({ success: true, data: 'sent' });
-    expect(retry.retry).toHaveBeenCalledWith(flaky, { platform: 'gmail', operation: 'send' });
+    const sent = robustExecute('gmail', flaky);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(sent).resolves.toBe('sent');
+    expect(flaky).toHaveBeenCalledTimes(2);
+    expect(circuitBreaker.getStats('gmail')!.retries).toBe(1);
 
     circuitBreaker.openCircuit('gmail');
-    await expect(robustExecute('gmail', 'send', flaky)).rejects.toThrow('Circuit open for gmail');
+    await expect(robustExecute('gmail', flaky)).resolves.toBe('sent'); // the fallback cache answers
+    circuitBreaker.reset('gmail');
+    circuitBreaker.openCircuit('gmail');
+    await expect(robustExecute('gmail', flaky)).rejects.toBeInstanceOf(circuitBreaker.CircuitOpenError);
     expect(flaky).toHaveBeenCalledTimes(2);
   });
 

@@ -33,8 +33,8 @@ const EXAMPLES: Record<string, { lines: string[]; checks: number }> = {
     checks: 7,
   },
   'example-2-retry.mjs': {
-    lines: ['  ✓ Notion received 3 attempts per call, 9 in all', '  Notion circuit is open - service unavailable'],
-    checks: 6,
+    lines: ['  query tasks failed after 3 attempts: Notion had an internal error', '  Circuit breaker rejected request'],
+    checks: 7,
   },
   'example-3-fallback.mjs': {
     lines: ['  ⚠️ Using cached data - Notion may be down', '  Notion service unavailable and no cached data'],
@@ -59,6 +59,10 @@ const EXAMPLES: Record<string, { lines: string[]; checks: number }> = {
   'production.mjs': {
     lines: ['{"level":"info","message":"SIGTERM received, shutting down gracefully"}', 'shutdown complete'],
     checks: 10,
+  },
+  'wrap-client.mjs': {
+    lines: ['  tasks (cached): p1, p2, p3', '  projects: CircuitOpenError, write: CircuitOpenError'],
+    checks: 6,
   },
   'opentelemetry.mjs': {
     lines: ['  circuit_breaker.requests{executor=slack,outcome=rejected} 2'],

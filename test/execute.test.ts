@@ -66,6 +66,8 @@ describe('result shapes', () => {
       rejected: false,
       circuitState: CircuitState.CLOSED,
       executionTime: 0,
+      fromFallback: false,
+      attempts: 1,
     });
   });
 
@@ -82,6 +84,8 @@ describe('result shapes', () => {
       rejected: false,
       circuitState: CircuitState.CLOSED,
       executionTime: 0,
+      fromFallback: false,
+      attempts: 1,
     });
     expect(result.error).toBe(boom);
   });
@@ -99,6 +103,8 @@ describe('result shapes', () => {
       rejected: false,
       circuitState: CircuitState.CLOSED,
       executionTime: REQUEST_TIMEOUT,
+      fromFallback: false,
+      attempts: 1,
     });
     const error = result.error as TimeoutError;
     expect(error).toBeInstanceOf(Error);
@@ -130,6 +136,8 @@ describe('result shapes', () => {
       rejected: true,
       circuitState: CircuitState.OPEN,
       executionTime: 0,
+      fromFallback: false,
+      attempts: 1,
     });
     const error = result.error as CircuitOpenError;
     expect(error.name).toBe('CircuitOpenError');
@@ -220,6 +228,8 @@ describe('what fn may throw or return', () => {
       rejected: false,
       circuitState: CircuitState.CLOSED,
       executionTime: 0,
+      fromFallback: false,
+      attempts: 1,
     });
     expect(reg.getStats(NAME)!.successfulRequests).toBe(1);
   });
@@ -390,6 +400,8 @@ describe("the caller's options.signal", () => {
       rejected: false,
       circuitState: CircuitState.CLOSED,
       executionTime: 300,
+      fromFallback: false,
+      attempts: 1,
     });
     expect(fnSignal.aborted).toBe(true);
     expect(fnSignal.reason).toBe(reason);
@@ -475,6 +487,8 @@ describe('the fallback cache', () => {
       rejected: true,
       circuitState: CircuitState.OPEN,
       executionTime: 0,
+      fromFallback: false,
+      attempts: 1,
     });
     expect(events).toEqual(['request:rejected', 'fallback:used']);
     expect(reg.getStats(NAME)!.rejectedRequests).toBe(1);

@@ -116,6 +116,7 @@ export function zeroStats(executorName: string): CircuitBreakerStats {
     lastSuccessTime: null,
     nextAttemptTime: null,
     avgResponseTime: 0,
+    retries: 0,
   };
 }
 

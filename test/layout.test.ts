@@ -70,17 +70,24 @@ describe('src/ layout', () => {
     expect(cycles(circular)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
   });
 
-  it('the core imports nothing from the optional entries, nor the public index', () => {
+  it('the core imports nothing from the optional entries, nor the public index; only the policies beside it', () => {
     for (const [file, targets] of graph) {
       if (!file.startsWith('core/')) continue;
-      expect(targets.filter((t) => !t.startsWith('core/')), file).toEqual([]);
+      expect(targets.filter((t) => !t.startsWith('core/') && !t.startsWith('policies/')), file).toEqual([]);
+    }
+  });
+
+  it('the policies (src/policies/) import only the core and each other, never the public index', () => {
+    for (const [file, targets] of graph) {
+      if (!file.startsWith('policies/')) continue;
+      expect(targets.filter((t) => !t.startsWith('core/') && !t.startsWith('policies/')), file).toEqual([]);
     }
   });
 
   it('each optional entry reaches the core only through src/index.ts, and no entry folder imports another', () => {
     for (const [file, targets] of graph) {
       const folder = file.split('/')[0]!;
-      if (file === 'index.ts' || folder === 'core') continue;
+      if (file === 'index.ts' || folder === 'core' || folder === 'policies') continue;
       for (const target of targets) {
         const ok = target === 'index.ts' || target.startsWith(`${folder}/`);
         expect(ok, `${file} imports ${target}`).toBe(true);

@@ -183,7 +183,7 @@ describe('detach and attaching again', () => {
     const source: BreakerSource = {
       on: (event, listener) => {
         tally.on++;
-        target.on(event, listener);
+        return target.on(event, listener);
       },
       off: (event, listener) => {
         tally.off++;

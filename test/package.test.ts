@@ -244,6 +244,9 @@ describe.each([
       cacheFallback: true,
       fallbackMaxAge: 300_000,
       fallbackMaxEntries: 100,
+      maxConcurrent: null,
+      maxQueue: 0,
+      retryBudget: 0.2,
     });
   });
 

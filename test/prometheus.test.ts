@@ -58,7 +58,7 @@ function counting(reg: CircuitBreakerRegistry) {
   const source: BreakerSource = {
     on: (event, listener) => {
       tally.on++;
-      reg.on(event, listener);
+      return reg.on(event, listener);
     },
     off: (event, listener) => {
       tally.off++;

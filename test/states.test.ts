@@ -308,6 +308,8 @@ describe('HALF_OPEN admits at most successThreshold probes at once', () => {
       rejected: true,
       circuitState: CircuitState.HALF_OPEN,
       executionTime: 0,
+      fromFallback: false,
+      attempts: 1,
     });
     const error = result.error as CircuitOpenError;
     expect(error.name).toBe('CircuitOpenError');

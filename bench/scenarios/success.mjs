@@ -4,7 +4,7 @@ import { cockatielBreaker, cockatielWithTimeout, opossumBreaker, peerContenders,
 export const title = '1. success path, closed circuit';
 export const note = 'fn = async () => 1; every contender with its default configuration unless named';
 
-export function setup({ ours, CircuitBreaker, cockatiel }) {
+export function setup({ ours, CircuitBreaker, cockatiel, before }) {
   const fn = async () => 1;
   const name = 'bench-success';
   const noTimeout = 'bench-success-no-timeout';
@@ -23,6 +23,8 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
       op: () => ours.execute(name, async () => 1),
     },
     { id: 'ours-no-timeout', label: 'ours, requestTimeout: Infinity', kind: 'ours', op: () => ours.execute(noTimeout, fn) },
+    // Another build of this library (BENCH_BEFORE), same path: "costs the same as before".
+    ...(before ? [{ id: 'before', label: `ours before (${before.label})`, kind: 'ours', op: () => before.lib.execute(name, fn) }] : []),
     ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'default'),
   ];
   return {
@@ -31,6 +33,7 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
       shutdownAll([opo, opoNoTimeout]);
       ours.reset(name);
       ours.reset(noTimeout);
+      before?.lib.reset(name);
     },
   };
 }

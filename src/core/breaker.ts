@@ -15,6 +15,10 @@ import {
   type ProbeGate,
 } from './types.js';
 import { FailureWindow } from './window.js';
+import { Bulkhead, BulkheadRejectedError } from '../policies/bulkhead.js';
+import type { Policies } from '../policies/compose.js';
+import { RetryBudget, type Tries } from '../policies/retry.js';
+import type { RetryPlan } from '../policies/retry-options.js';
 
 /** What a breaker takes from its registry. */
 export interface BreakerHost {
@@ -68,8 +72,10 @@ function assertNever(value: never): never {
  * generation: a call remembers the generation it started in, and when it settles in a later
  * one its outcome only reaches the request statistics, never the new period's state.
  */
-export class Breaker {
+export class Breaker implements Tries {
   readonly name: string;
+  /** The retry and fallback the configuration sets; null for neither (the plain path). */
+  policies: Policies | null = null;
   #config: Readonly<CircuitBreakerConfig>;
   readonly #now: () => number;
   readonly #host: BreakerHost;
@@ -92,12 +98,19 @@ export class Breaker {
 
   #counters = new Counters();
 
+  /** The bulkhead; null while `maxConcurrent` is Infinity. */
+  #bulkhead: Bulkhead<Call, (signal?: AbortSignal) => unknown> | null = null;
+  /** Set while waiting calls are being started, so that a start within a start only queues. */
+  #draining = false;
+  #retryBudget: RetryBudget | null = null;
+
   constructor(name: string, config: Readonly<CircuitBreakerConfig>, host: BreakerHost) {
     this.name = name;
     this.#config = config;
     this.#now = host.now;
     this.#host = host;
     this.#events = host.events;
+    this.#applyPolicies(config);
   }
 
   /** The configuration in force (frozen; replaced, never changed, by {@link Breaker.configure}). */
@@ -112,12 +125,16 @@ export class Breaker {
     this.#window?.resize(config.failureThreshold, config.failureWindow, this.#now());
     if (!config.cacheFallback) this.#cache = null;
     else this.#cache?.resize(config.fallbackMaxEntries);
+    this.#applyPolicies(config);
   }
 
-  /** Runs `fn` if the circuit admits it; `fn` and options are already validated. */
+  /**
+   * Runs `fn` if the circuit admits it; `fn` and options are already validated. A null
+   * `cacheKey` keeps the call away from the fallback cache (neither stored nor answered).
+   */
   execute(
     fn: (signal?: AbortSignal) => unknown,
-    cacheKey: string | undefined,
+    cacheKey: string | null | undefined,
     callerSignal: AbortSignal | undefined,
   ): Promise<ExecutionResult<unknown>> {
     const now = this.#now();
@@ -140,6 +157,7 @@ export class Breaker {
     const call = new Call(this.#generation, now, timeout === Infinity ? 0 : timeout, phase.kind, cacheKey);
     if (gate !== null) call.gate = gate;
     if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
+    if (this.#bulkhead !== null && !this.#enter(call)) return this.#queue(call, fn, callerSignal, now);
 
     let value: unknown;
     try {
@@ -163,14 +181,8 @@ export class Breaker {
       );
     }
     const result = call.result();
-    if (timeout !== Infinity) {
-      (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now))).add(call);
-    }
-    if (callerSignal !== undefined) {
-      const listener = (): void => this.#onCallerAbort(call);
-      call.link = { signal: callerSignal, listener };
-      callerSignal.addEventListener('abort', listener, { once: true });
-    }
+    if (timeout !== Infinity) this.#deadlineQueue().add(call);
+    if (callerSignal !== undefined) this.#link(call, callerSignal);
     pending.then(
       (data) => this.#finish(call, true, data),
       (error) => this.#finish(call, false, error),
@@ -238,6 +250,7 @@ export class Breaker {
     this.#window?.clear();
     this.#cache = null;
     this.#counters = new Counters();
+    this.#retryBudget = null;
     // Whoever watches for the circuit to close learns that it did.
     if (!wasClosed) this.#announce('circuit:closed');
   }
@@ -247,6 +260,7 @@ export class Breaker {
    * with their own outcome, but no longer time out and no longer touch any state.
    */
   destroy(): void {
+    this.#dismissWaiting();
     this.#clearReopenTimer();
     this.#deadlines?.clear();
     this.#lastFn = null;
@@ -264,23 +278,39 @@ export class Breaker {
 
   #reject(
     phase: Exclude<Phase, { kind: CircuitState.CLOSED }>,
-    cacheKey: string | undefined,
+    cacheKey: string | null | undefined,
     now: number,
   ): Promise<ExecutionResult<unknown>> {
-    this.#counters.rejected++;
-    this.#events.emit('request:rejected', this.name);
-    if (this.#config.cacheFallback) {
-      const cached = this.#cache === null ? MISS : this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
-      if (cached !== MISS) {
-        this.#events.emit('fallback:used', this.name);
-        return Promise.resolve(success(cached, true, phase.kind, 0));
-      }
-    }
+    return Promise.resolve(this.#rejection(phase, cacheKey, now));
+  }
+
+  /** The result of a call the circuit refuses. */
+  #rejection(
+    phase: Exclude<Phase, { kind: CircuitState.CLOSED }>,
+    cacheKey: string | null | undefined,
+    now: number,
+  ): ExecutionResult<unknown> {
+    const cached = this.#refuse(phase.kind, cacheKey, now);
+    if (cached !== null) return cached;
     const error = (phase.rejection ??=
       phase.kind === CircuitState.OPEN
         ? new CircuitOpenError(this.name, phase.until === null ? null : new Date(phase.until))
         : new CircuitOpenError(this.name, null, true));
-    return Promise.resolve(failure(error, true, phase.kind, 0));
+    return failure(error, true, phase.kind, 0);
+  }
+
+  /** Counts a refused call and answers it from the cache if it can; null when it cannot. */
+  #refuse(state: CircuitState, cacheKey: string | null | undefined, now: number): ExecutionResult<unknown> | null {
+    this.#counters.rejected++;
+    this.#events.emit('request:rejected', this.name);
+    if (this.#config.cacheFallback && cacheKey !== null) {
+      const cached = this.#cache === null ? MISS : this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
+      if (cached !== MISS) {
+        this.#events.emit('fallback:used', this.name);
+        return success(cached, true, state, 0);
+      }
+    }
+    return null;
   }
 
   /** fn settled: the result, unless a timeout or the caller's abort already gave one. */
@@ -295,6 +325,12 @@ export class Breaker {
   /** The deadline queue found `call` past its deadline (and has marked it done). */
   #expire(call: Call, now: number): void {
     const error = new TimeoutError(this.name, call.timeout);
+    if (this.#bulkhead?.withdraw(call) === true) {
+      // It timed out waiting for a slot: the service never saw it.
+      call.detach();
+      call.resolve!(this.#abandon(call, error, false));
+      return;
+    }
     call.controller?.abort(error);
     call.detach();
     call.resolve!(this.#settle(call, false, error, now));
@@ -306,7 +342,8 @@ export class Breaker {
     else call.done = true;
     const reason: unknown = call.link!.signal.reason;
     call.controller?.abort(reason);
-    call.resolve!(this.#abandon(call, reason, true));
+    const waited = this.#bulkhead?.withdraw(call) === true;
+    call.resolve!(this.#abandon(call, reason, !waited));
   }
 
   /** Accounts for a call's outcome and returns its result. */
@@ -315,7 +352,7 @@ export class Breaker {
     if (call.gate !== null) call.releaseGate();
     if (ok) {
       this.#counters.succeeded(now, time, call.generation === this.#generation);
-      if (this.#config.cacheFallback) {
+      if (this.#config.cacheFallback && call.cacheKey !== null) {
         (this.#cache ??= new FallbackCache(this.#config.fallbackMaxEntries)).store(call.cacheKey, payload, now);
       }
       this.#events.emit('request:success', this.name, time);
@@ -325,6 +362,7 @@ export class Breaker {
         phase.probes--;
         if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
       }
+      if (call.slot !== null) this.#leave(call);
       return success(payload, false, call.admittedIn, time);
     }
     const error = toError(payload);
@@ -339,6 +377,7 @@ export class Breaker {
         this.#tripOpen(now);
       }
     }
+    if (call.slot !== null) this.#leave(call);
     return failure(error, false, call.admittedIn, time);
   }
 
@@ -352,6 +391,7 @@ export class Breaker {
     if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
     const error = toError(reason);
     this.#events.emit('request:failure', this.name, error);
+    if (call.slot !== null) this.#leave(call);
     return failure(error, false, call.admittedIn, time);
   }
 
@@ -421,5 +461,176 @@ export class Breaker {
     const phase = this.#phase;
     const nextAttempt = phase.kind === CircuitState.OPEN ? phase.until : null;
     return this.#counters.snapshot(this.name, phase.kind, nextAttempt);
+  }
+
+  // ---- composition: retry bookkeeping and the bulkhead (src/policies/) ----
+
+  /** Counts a first try (`retry` false), or asks the retry budget for one more retry. */
+  budget(retry: boolean): boolean {
+    const budget = (this.#retryBudget ??= new RetryBudget());
+    const { failureWindow, retryBudget } = this.#config;
+    if (!retry) {
+      budget.first(this.#now(), failureWindow);
+      return true;
+    }
+    return budget.tryRetry(this.#now(), failureWindow, retryBudget);
+  }
+
+  /** A retry is about to be made. */
+  retried(attempt: number, error: Error, delayMs: number): void {
+    this.#counters.retries++;
+    this.#events.emit('request:retry', this.name, attempt, error, delayMs);
+  }
+
+  /** What the configuration sets beyond the circuit: retry, fallback, the bulkhead. */
+  #applyPolicies(config: Readonly<CircuitBreakerConfig>): void {
+    const retry = (config.retry ?? false) as RetryPlan | false;
+    this.policies =
+      retry === false && config.fallback === undefined
+        ? null
+        : { retry: retry === false ? null : retry, fallback: config.fallback };
+    const bulkhead = this.#bulkhead;
+    if (bulkhead === null) {
+      if (config.maxConcurrent !== Infinity) this.#bulkhead = new Bulkhead(config.maxConcurrent, config.maxQueue);
+      return;
+    }
+    bulkhead.resize(config.maxConcurrent, config.maxQueue);
+    // More room: waiting calls start now. With no limit left, none waits, and the calls
+    // that still hold a slot hand it back to a bulkhead nobody asks any more.
+    this.#drain();
+    if (config.maxConcurrent === Infinity) this.#bulkhead = null;
+  }
+
+  /** Takes a bulkhead slot for `call` if one is free. */
+  #enter(call: Call): boolean {
+    const bulkhead = this.#bulkhead!;
+    if (!bulkhead.tryEnter()) return false;
+    call.slot = bulkhead;
+    return true;
+  }
+
+  /** Hands `call`'s slot back and starts whoever waits for it. */
+  #leave(call: Call): void {
+    const slot = call.slot!;
+    call.slot = null;
+    slot.leave();
+    if (slot === this.#bulkhead) this.#drain();
+  }
+
+  /**
+   * Every slot is taken: `call` waits in line, keeping its deadline and the caller's signal,
+   * or is refused when the line is full. A waiting call stands outside the circuit: a probe
+   * slot taken for it is handed back, and the circuit is asked again when its turn comes.
+   */
+  #queue(
+    call: Call,
+    fn: (signal?: AbortSignal) => unknown,
+    callerSignal: AbortSignal | undefined,
+    now: number,
+  ): Promise<ExecutionResult<unknown>> {
+    const bulkhead = this.#bulkhead!;
+    const phase = this.#phase;
+    if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
+    if (call.gate !== null) call.releaseGate();
+    // A generation no period has: until admitted, the call can move no state.
+    call.generation = -1;
+    if (!bulkhead.wait(call, fn)) {
+      const refused = this.#refuse(call.admittedIn, call.cacheKey, now);
+      return Promise.resolve(refused ?? failure(bulkhead.error(this.name), true, call.admittedIn, 0));
+    }
+    const result = call.result();
+    if (call.timeout !== 0) this.#deadlineQueue().add(call);
+    if (callerSignal !== undefined) this.#link(call, callerSignal);
+    return result;
+  }
+
+  /** Starts waiting calls while slots are free, first come first. */
+  #drain(): void {
+    const bulkhead = this.#bulkhead;
+    if (bulkhead === null || this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = bulkhead.next(); next !== null; next = bulkhead.next()) this.#start(next[0], next[1]);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** A waiting call's turn: the circuit is asked again, then `fn` runs in a slot. */
+  #start(call: Call, fn: (signal?: AbortSignal) => unknown): void {
+    const now = this.#now();
+    if (call.timeout !== 0 && now >= call.deadline) {
+      // Its deadline came with the slot (both at one tick): it times out without running.
+      this.#deadlines!.settle(call);
+      call.detach();
+      call.resolve!(this.#abandon(call, new TimeoutError(this.name, call.timeout), false));
+      return;
+    }
+    this.#refresh(now);
+    const phase = this.#phase;
+    let gate: ProbeGate | null = null;
+    if (phase.kind !== CircuitState.CLOSED) {
+      const refused =
+        phase.kind === CircuitState.OPEN ||
+        phase.probes >= this.#config.successThreshold ||
+        (this.#gate !== null && !grants((gate = this.#gate)));
+      if (refused) {
+        const result = this.#rejection(phase, call.cacheKey, now);
+        if (call.timeout !== 0) this.#deadlines!.settle(call);
+        else call.done = true;
+        call.detach();
+        call.resolve!(result);
+        return;
+      }
+      phase.probes++;
+      call.gate = gate;
+    }
+    call.generation = this.#generation;
+    call.admittedIn = phase.kind;
+    this.#enter(call);
+    // Runs fn as execute() does; execute keeps its copy inline, being the hot path.
+    let value: unknown;
+    try {
+      if (fn === this.#lastFn ? this.#lastWantsSignal : this.#inspect(fn)) {
+        call.controller = new AbortController();
+        value = fn(call.controller.signal);
+      } else {
+        value = fn();
+      }
+    } catch (thrown) {
+      this.#finish(call, false, thrown);
+      return;
+    }
+    const pending = pendingOf(value);
+    if (pending === null) this.#finish(call, true, value);
+    else pending.then((data) => this.#finish(call, true, data), (error) => this.#finish(call, false, error));
+  }
+
+  /** On destroy: calls still waiting get a rejection, since no slot will ever free for them. */
+  #dismissWaiting(): void {
+    const bulkhead = this.#bulkhead;
+    if (bulkhead === null || bulkhead.waiting === 0) return;
+    const error = new BulkheadRejectedError(
+      this.name,
+      this.#config.maxConcurrent,
+      this.#config.maxQueue,
+      `Executor "${this.name}" was destroyed while the call waited for a slot`,
+    );
+    for (const call of bulkhead.clear()) {
+      call.done = true;
+      call.detach();
+      call.resolve!(failure(error, true, call.admittedIn, 0));
+    }
+  }
+
+  #deadlineQueue(): DeadlineQueue<Call> {
+    return (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now)));
+  }
+
+  /** Listens to the caller's signal for `call`. */
+  #link(call: Call, signal: AbortSignal): void {
+    const listener = (): void => this.#onCallerAbort(call);
+    call.link = { signal, listener };
+    signal.addEventListener('abort', listener, { once: true });
   }
 }

@@ -5,6 +5,11 @@
 import type { Deadline } from './timeout.js';
 import type { CircuitState, ExecutionResult, ProbeGate } from './types.js';
 
+/** A bulkhead slot, handed back with {@link Slot.leave}. */
+export interface Slot {
+  leave(): void;
+}
+
 /** The caller's signal and the listener a call put on it. */
 export interface CallerLink {
   readonly signal: AbortSignal;
@@ -23,14 +28,18 @@ export class Call implements Deadline {
   link: CallerLink | null = null;
   /** The gate that granted this call as a probe, until the grant is handed back. */
   gate: ProbeGate | null = null;
+  /** The bulkhead whose slot this call holds, until it is handed back. */
+  slot: Slot | null = null;
 
   constructor(
-    readonly generation: number,
+    /** Changed only when a call that waited for a bulkhead slot is admitted. */
+    public generation: number,
     readonly start: number,
     /** The request timeout in ms, 0 for none. */
     readonly timeout: number,
-    readonly admittedIn: CircuitState,
-    readonly cacheKey: string | undefined,
+    public admittedIn: CircuitState,
+    /** The fallback cache entry; null keeps the call away from the cache. */
+    readonly cacheKey: string | null | undefined,
   ) {}
 
   get deadline(): number {
@@ -70,12 +79,32 @@ function capture(resolve: (result: ExecutionResult<unknown>) => void): void {
 
 /** The result of a call that failed or was rejected without a cached value. */
 export function failure(error: Error, rejected: boolean, state: CircuitState, time: number): ExecutionResult<never> {
-  return { success: false, data: undefined, error, fromCache: false, rejected, circuitState: state, executionTime: time };
+  return {
+    success: false,
+    data: undefined,
+    error,
+    fromCache: false,
+    rejected,
+    circuitState: state,
+    executionTime: time,
+    fromFallback: false,
+    attempts: 1,
+  };
 }
 
 /** The result of a call that produced a value, its own or a cached one. */
 export function success<T>(data: T, fromCache: boolean, state: CircuitState, time: number): ExecutionResult<T> {
-  return { success: true, data, error: undefined, fromCache, rejected: fromCache, circuitState: state, executionTime: time };
+  return {
+    success: true,
+    data,
+    error: undefined,
+    fromCache,
+    rejected: fromCache,
+    circuitState: state,
+    executionTime: time,
+    fromFallback: false,
+    attempts: 1,
+  };
 }
 
 /**

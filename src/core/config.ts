@@ -1,4 +1,8 @@
+import { normalizeRetry } from '../policies/retry-options.js';
+import { show } from './show.js';
 import type { CircuitBreakerConfig } from './types.js';
+
+export { show };
 
 /** The built-in configuration of every breaker. */
 export const DEFAULT_CONFIG: Readonly<CircuitBreakerConfig> = Object.freeze({
@@ -10,6 +14,9 @@ export const DEFAULT_CONFIG: Readonly<CircuitBreakerConfig> = Object.freeze({
   cacheFallback: true,
   fallbackMaxAge: 5 * 60 * 1000,
   fallbackMaxEntries: 100,
+  maxConcurrent: Infinity,
+  maxQueue: 0,
+  retryBudget: 0.2,
 });
 
 /** The longest delay `setTimeout` honours; longer ones fire at once. */
@@ -27,7 +34,26 @@ const timeout: Rule = (v) =>
     ? null
     : `a number of ms above 0 and at most ${MAX_DELAY}, or Infinity for no timeout`;
 
-const numberRules: Record<Exclude<keyof CircuitBreakerConfig, 'cacheFallback'>, Rule> = {
+// Composition keys (src/policies/): the bulkhead and the retry budget.
+const slots: Rule = (v) =>
+  v === Infinity || (Number.isInteger(v) && v > 0 && v <= Number.MAX_SAFE_INTEGER) ? null : 'a positive integer or Infinity';
+const queue: Rule = (v) =>
+  v === Infinity || (Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER) ? null : 'an integer of at least 0, or Infinity';
+const share: Rule = (v) => (v >= 0 ? null : 'a number of at least 0 (a share of first tries), or Infinity');
+/** The composition keys that take a function or a retry setting rather than a number. */
+const POLICY_KEYS = ['fallback', 'retry'] as const;
+
+/** Checks `fallback` or `retry`; returns the clean value (a retry with its defaults filled in). */
+function policyValue(key: (typeof POLICY_KEYS)[number], value: unknown, where: string): unknown {
+  if (key === 'retry') return normalizeRetry(value, `${where}: retry`) ?? false;
+  if (typeof value !== 'function') throw new TypeError(`${where}: fallback must be a function, got ${show(value)}`);
+  return value;
+}
+
+const numberRules: Record<Exclude<keyof CircuitBreakerConfig, 'cacheFallback' | (typeof POLICY_KEYS)[number]>, Rule> = {
+  maxConcurrent: slots,
+  maxQueue: queue,
+  retryBudget: share,
   failureThreshold: positiveInteger,
   // The window and the cache age are compared with the clock, never handed to a timer.
   failureWindow: positiveSpan,
@@ -37,21 +63,6 @@ const numberRules: Record<Exclude<keyof CircuitBreakerConfig, 'cacheFallback'>, 
   fallbackMaxAge: positiveSpan,
   fallbackMaxEntries: positiveInteger,
 };
-
-/** Renders a bad value for an error message so the user can find it. */
-export function show(value: unknown): string {
-  // Never throws: a hostile value (a Proxy whose traps throw) is still described.
-  try {
-    if (typeof value === 'string') return JSON.stringify(value);
-    if (typeof value === 'bigint') return `${value}n`;
-    if (typeof value === 'symbol') return value.toString();
-    if (value === null || typeof value !== 'object') return String(value);
-    if (Array.isArray(value)) return 'an array';
-    return Object.prototype.toString.call(value);
-  } catch {
-    return 'an unprintable value';
-  }
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
@@ -78,8 +89,12 @@ export function validateConfig(partial: unknown, where: string): Partial<Circuit
       clean.cacheFallback = value;
       continue;
     }
+    if ((POLICY_KEYS as readonly string[]).includes(key)) {
+      (clean as Record<string, unknown>)[key] = policyValue(key as (typeof POLICY_KEYS)[number], value, where);
+      continue;
+    }
     if (!Object.prototype.hasOwnProperty.call(numberRules, key)) {
-      const known = Object.keys(DEFAULT_CONFIG).join(', ');
+      const known = [...Object.keys(DEFAULT_CONFIG), ...POLICY_KEYS].join(', ');
       throw new TypeError(`${where}: unknown configuration key ${JSON.stringify(key)} (known keys: ${known})`);
     }
     const name = key as keyof typeof numberRules;

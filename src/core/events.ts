@@ -11,9 +11,10 @@ export const EVENT_NAMES: readonly CircuitBreakerEventName[] = Object.freeze([
   'request:failure',
   'request:rejected',
   'fallback:used',
+  'request:retry',
 ]);
 
-type AnyListener = (a: unknown, b: unknown) => void;
+type AnyListener = (a: unknown, b: unknown, c?: unknown, d?: unknown) => void;
 
 /**
  * The typed events of one registry, on eventemitter3.
@@ -37,15 +38,17 @@ export class Events {
     'request:failure': 0,
     'request:rejected': 0,
     'fallback:used': 0,
+    'request:retry': 0,
   };
 
-  on<E extends CircuitBreakerEventName>(event: E, listener: CircuitBreakerEvents[E], where = 'on'): void {
+  /** Adds `listener`; returns a function that removes this registration (once). */
+  on<E extends CircuitBreakerEventName>(event: E, listener: CircuitBreakerEvents[E], where = 'on'): () => void {
     check(event, listener, where);
     const fn = listener as AnyListener;
     const guard: AnyListener = (...args) => {
       try {
         // Exactly the emitted arguments: a listener may count them (`...args`, spies).
-        fn.apply(undefined, args as [unknown, unknown]);
+        fn.apply(undefined, args as [unknown, unknown, unknown, unknown]);
       } catch (error) {
         reportListenerError(event, error);
       }
@@ -57,6 +60,18 @@ export class Events {
     else byListener.set(fn, [guard]);
     this.#emitter.on(event, guard);
     this.#counts[event]++;
+    return () => this.#remove(event, fn, guard);
+  }
+
+  /** Removes one registration: `guard`, made for `listener`; does nothing if it is gone. */
+  #remove(event: CircuitBreakerEventName, listener: AnyListener, guard: AnyListener): void {
+    const guards = this.#guards.get(event)?.get(listener);
+    const at = guards?.lastIndexOf(guard) ?? -1;
+    if (at < 0) return;
+    guards!.splice(at, 1);
+    if (guards!.length === 0) this.#guards.get(event)!.delete(listener);
+    this.#emitter.off(event, guard);
+    this.#counts[event]--;
   }
 
   /** Removes one registration of `listener` (the latest), as Node's `off` does. */
@@ -81,8 +96,14 @@ export class Events {
     event: E,
     a: Parameters<CircuitBreakerEvents[E]>[0],
     b?: Parameters<CircuitBreakerEvents[E]>[1],
+    c?: Parameters<CircuitBreakerEvents[E]>[2],
+    d?: Parameters<CircuitBreakerEvents[E]>[3],
   ): void {
     if (this.#counts[event] === 0) return;
+    if (d !== undefined) {
+      this.#emitter.emit(event, a, b, c, d);
+      return;
+    }
     // Exactly the documented arguments: one for the events that carry one.
     if (b === undefined) this.#emitter.emit(event, a);
     else this.#emitter.emit(event, a, b);

@@ -3,6 +3,10 @@ import { DEFAULT_CONFIG, mergeConfig, show, validateConfig } from './config.js';
 import { Events } from './events.js';
 import { formatStats, formatSummary } from './format.js';
 import { TimerArming } from './timeout.js';
+import { runComposed, type CallPolicies } from '../policies/compose.js';
+import { normalizeRetry } from '../policies/retry-options.js';
+import { unwrap, wrapFunction, type WrapOptions } from '../policies/wrap.js';
+import { proxyClient, type WrapClientOptions } from '../policies/wrap-client.js';
 import {
   CircuitState,
   type CircuitBreakerConfig,
@@ -46,8 +50,43 @@ export interface CircuitBreakerRegistry {
    * a copy already taken.
    */
   getConfig(executorName: string): Readonly<CircuitBreakerConfig> | null;
-  /** Adds a listener; one that throws is reported as a process warning and otherwise ignored. */
-  on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void;
+  /**
+   * Runs `fn` as {@link CircuitBreakerRegistry.execute} does, and resolves to the data
+   * (fresh, cached or from a fallback) or rejects with the result's `error`: for code that
+   * prefers `try`/`catch`.
+   */
+  executeOrThrow<T>(
+    executorName: string,
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    options?: ExecuteOptions,
+  ): Promise<Awaited<T>>;
+  /**
+   * A function with `fn`'s parameters that runs `fn` through
+   * {@link CircuitBreakerRegistry.execute} under `executorName` and resolves to its
+   * {@link ExecutionResult}. `this` and the arguments reach `fn` as given. `fn` reaches the
+   * call's AbortSignal by declaring one more parameter than its callers pass, last:
+   * `wrap('notion', (id: string, signal?: AbortSignal) => ...)`, called as `get(id)`.
+   * `options.cacheKey` may be a function of the arguments. Options are checked here, once.
+   */
+  wrap<A extends unknown[], R>(
+    executorName: string,
+    fn: (...args: A) => R | PromiseLike<R>,
+    options?: WrapOptions<A>,
+  ): (...args: A) => Promise<ExecutionResult<Awaited<R>>>;
+  /**
+   * A proxy of an SDK client whose methods, at any depth (`notion.pages.create`,
+   * `slack.chat.postMessage`), run through {@link CircuitBreakerRegistry.executeOrThrow}
+   * under `executorName`, on the real objects (`this` intact). Other properties, event
+   * emitter methods and `paginate` pass through. No answer comes from the fallback cache
+   * unless `options.cacheable(path)` says that method is a read; a read is cached under its
+   * path and a stable serialization of its arguments.
+   */
+  wrapClient<C extends object>(executorName: string, client: C, options?: WrapClientOptions): C;
+  /**
+   * Adds a listener; one that throws is reported as a process warning and otherwise ignored.
+   * Returns a function that removes this registration.
+   */
+  on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): () => void;
   /** Removes a listener added with {@link CircuitBreakerRegistry.on}. */
   off<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void;
   /** The executor's state, or null if it has no breaker. */
@@ -96,7 +135,7 @@ export interface CircuitBreakerRegistry {
   destroy(): void;
 }
 
-const OPTION_KEYS = new Set(['signal', 'cacheKey']);
+const OPTION_KEYS = new Set(['signal', 'cacheKey', 'retry', 'fallback']);
 const REGISTRY_KEYS = new Set(['defaults', 'clock']);
 
 function checkName(name: unknown, where: string): asserts name is string {
@@ -114,24 +153,47 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   );
 }
 
-/** Validates `options`, reading each one exactly once (a getter may not answer twice alike). */
-function readOptions(options: object): ExecuteOptions {
+/** Options once read: a null `cacheKey` keeps the call away from the fallback cache. */
+interface ReadOptions {
+  signal?: AbortSignal | undefined;
+  cacheKey?: string | null | undefined;
+  /** Set only when the call sets its own retry or fallback. */
+  policies?: CallPolicies | undefined;
+}
+
+/**
+ * Validates `options`, reading each one exactly once (a getter may not answer twice alike).
+ * `extra` are further keys the caller (`wrap`, `wrapClient`) reads itself.
+ */
+function readOptions(options: object, where = 'execute', extra: readonly string[] = []): ReadOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`execute: options must be an object, got ${show(options)}`);
+    throw new TypeError(`${where}: options must be an object, got ${show(options)}`);
   }
+  // The wrappers read cacheKey their own way, or not at all.
+  const known = extra.length === 0 ? [...OPTION_KEYS] : ['signal', 'retry', 'fallback', ...extra];
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
-      throw new TypeError(`execute: unknown option ${JSON.stringify(key)} (options: signal, cacheKey)`);
+    if (!known.includes(key)) {
+      throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (options: ${known.join(', ')})`);
     }
   }
-  const { signal, cacheKey } = options as ExecuteOptions;
+  const { signal, cacheKey, retry, fallback } = options as ExecuteOptions;
   if (signal !== undefined && !isAbortSignal(signal)) {
-    throw new TypeError(`execute: options.signal must be an AbortSignal, got ${show(signal)}`);
+    throw new TypeError(`${where}: options.signal must be an AbortSignal, got ${show(signal)}`);
   }
-  if (cacheKey !== undefined && typeof cacheKey !== 'string') {
-    throw new TypeError(`execute: options.cacheKey must be a string, got ${show(cacheKey)}`);
+  if (cacheKey !== undefined && typeof cacheKey !== 'string' && !extra.includes('cacheKey')) {
+    throw new TypeError(`${where}: options.cacheKey must be a string, got ${show(cacheKey)}`);
   }
-  return { signal, cacheKey };
+  if (fallback !== undefined && typeof fallback !== 'function') {
+    throw new TypeError(`${where}: options.fallback must be a function, got ${show(fallback)}`);
+  }
+  const read: ReadOptions = { signal, cacheKey: extra.includes('cacheKey') ? undefined : cacheKey };
+  if (retry !== undefined || fallback !== undefined) {
+    read.policies = {
+      retry: retry === undefined ? undefined : normalizeRetry(retry, `${where}: options.retry`),
+      fallback,
+    };
+  }
+  return read;
 }
 
 class Registry implements CircuitBreakerRegistry {
@@ -167,7 +229,7 @@ class Registry implements CircuitBreakerRegistry {
     options?: ExecuteOptions,
   ): Promise<ExecutionResult<Awaited<T>>> {
     let breaker = this.#breakers.get(executorName);
-    let read: ExecuteOptions | undefined;
+    let read: ReadOptions | undefined;
     try {
       if (breaker === undefined) checkName(executorName, 'execute');
       if (typeof fn !== 'function') throw new TypeError(`execute: fn must be a function, got ${show(fn)}`);
@@ -176,11 +238,50 @@ class Registry implements CircuitBreakerRegistry {
       return Promise.reject(error);
     }
     breaker ??= this.#create(executorName);
+    if (breaker.policies !== null || read?.policies !== undefined) {
+      return this.#composed(breaker, fn as (signal?: AbortSignal) => unknown, read) as Promise<ExecutionResult<Awaited<T>>>;
+    }
     return breaker.execute(
       fn as (signal?: AbortSignal) => unknown,
       read?.cacheKey,
       read?.signal,
     ) as Promise<ExecutionResult<Awaited<T>>>;
+  }
+
+  executeOrThrow<T>(
+    executorName: string,
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    options?: ExecuteOptions,
+  ): Promise<Awaited<T>> {
+    return this.execute(executorName, fn, options).then(unwrap);
+  }
+
+  wrap<A extends unknown[], R>(
+    executorName: string,
+    fn: (...args: A) => R | PromiseLike<R>,
+    options?: WrapOptions<A>,
+  ): (...args: A) => Promise<ExecutionResult<Awaited<R>>> {
+    checkName(executorName, 'wrap');
+    if (typeof fn !== 'function') throw new TypeError(`wrap: fn must be a function, got ${show(fn)}`);
+    const read = options === undefined ? {} : readOptions(options, 'wrap', ['cacheKey']);
+    const cacheKey = options?.cacheKey;
+    if (cacheKey !== undefined && typeof cacheKey !== 'string' && typeof cacheKey !== 'function') {
+      throw new TypeError(`wrap: options.cacheKey must be a string or a function, got ${show(cacheKey)}`);
+    }
+    return wrapFunction(fn, cacheKey, (call, key) => this.#run(executorName, call, read, key));
+  }
+
+  wrapClient<C extends object>(executorName: string, client: C, options?: WrapClientOptions): C {
+    checkName(executorName, 'wrapClient');
+    if ((typeof client !== 'object' && typeof client !== 'function') || client === null) {
+      throw new TypeError(`wrapClient: client must be an object, got ${show(client)}`);
+    }
+    const read = options === undefined ? {} : readOptions(options, 'wrapClient', ['cacheable']);
+    const cacheable = options?.cacheable;
+    if (cacheable !== undefined && typeof cacheable !== 'function') {
+      throw new TypeError(`wrapClient: options.cacheable must be a function, got ${show(cacheable)}`);
+    }
+    return proxyClient(client, cacheable, (call, key) => this.#run(executorName, call, read, key).then(unwrap));
   }
 
   configure(executorName: string, config: Partial<CircuitBreakerConfig>): void {
@@ -196,8 +297,8 @@ class Registry implements CircuitBreakerRegistry {
     return breaker === undefined ? null : Object.freeze({ ...breaker.config() });
   }
 
-  on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {
-    this.#host.events.on(event, listener);
+  on<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): () => void {
+    return this.#host.events.on(event, listener);
   }
 
   off<E extends keyof CircuitBreakerEvents>(event: E, listener: CircuitBreakerEvents[E]): void {
@@ -284,6 +385,29 @@ class Registry implements CircuitBreakerRegistry {
     this.#breakers.clear();
     this.#host.events.clear();
     this.#host.arming.cancel();
+  }
+
+  /** execute() after its checks, for wrappers whose options were read once, up front. */
+  #run(
+    executorName: string,
+    fn: (signal?: AbortSignal) => unknown,
+    read: ReadOptions,
+    cacheKey: string | null | undefined,
+  ): Promise<ExecutionResult<unknown>> {
+    const breaker = this.#breakers.get(executorName) ?? this.#create(executorName);
+    if (breaker.policies !== null || read.policies !== undefined) {
+      return runComposed(breaker, breaker.policies, fn, cacheKey, read.signal, read.policies);
+    }
+    return breaker.execute(fn, cacheKey, read.signal);
+  }
+
+  /** A call with retry or fallback (src/policies/compose.ts). */
+  #composed(
+    breaker: Breaker,
+    fn: (signal?: AbortSignal) => unknown,
+    read: ReadOptions | undefined,
+  ): Promise<ExecutionResult<unknown>> {
+    return runComposed(breaker, breaker.policies, fn, read?.cacheKey, read?.signal, read?.policies);
   }
 
   #find(executorName: string, where: string): Breaker | undefined {

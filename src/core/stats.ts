@@ -9,6 +9,7 @@ export class Counters {
   successful = 0;
   failed = 0;
   rejected = 0;
+  retries = 0;
   consecutiveFailures = 0;
   consecutiveSuccesses = 0;
   timesOpened = 0;
@@ -77,6 +78,7 @@ export class Counters {
       lastSuccessTime: toDate(this.lastSuccess),
       nextAttemptTime: nextAttempt === null ? null : new Date(nextAttempt),
       avgResponseTime: this.ran === 0 ? 0 : this.totalTime / this.ran,
+      retries: this.retries,
     };
   }
 }

@@ -1,3 +1,5 @@
+import type { Fallback, RetryOptions } from '../policies/types.js';
+
 /**
  * The state of one executor's circuit.
  *
@@ -28,6 +30,11 @@ export enum CircuitState {
  * | `cacheFallback` | true |
  * | `fallbackMaxAge` | 300000 |
  * | `fallbackMaxEntries` | 100 |
+ * | `maxConcurrent` | Infinity (no bulkhead) |
+ * | `maxQueue` | 0 |
+ * | `retryBudget` | 0.2 |
+ * | `fallback` | none |
+ * | `retry` | none |
  */
 export interface CircuitBreakerConfig {
   /** Failures within `failureWindow` that open the circuit. A positive integer. */
@@ -46,6 +53,23 @@ export interface CircuitBreakerConfig {
   fallbackMaxAge: number;
   /** How many results (one per `cacheKey`) each executor keeps at most. */
   fallbackMaxEntries: number;
+  /**
+   * The bulkhead: how many calls of the executor run at once (a positive integer, or
+   * `Infinity` for no limit). A call that finds every slot taken waits in line if there is
+   * room (`maxQueue`), else it is rejected with a `BulkheadRejectedError`.
+   */
+  maxConcurrent: number;
+  /** How many calls may wait for a slot when `maxConcurrent` are running (0, the default: none). */
+  maxQueue: number;
+  /**
+   * Retries allowed over `failureWindow`, as a share of first tries (at least 3 are always
+   * allowed); `Infinity` for no budget.
+   */
+  retryBudget: number;
+  /** Answers every call of the executor that would fail (see {@link ExecuteOptions.fallback}). */
+  fallback?: Fallback;
+  /** Retries every call of the executor (see {@link ExecuteOptions.retry}). */
+  retry?: number | RetryOptions | false;
 }
 
 /** Options of one {@link execute} call. */
@@ -54,6 +78,18 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** The fallback cache entry this call reads and writes (default: one entry per executor). */
   cacheKey?: string;
+  /**
+   * Retries of this call, in place of the executor's `retry`: a number of attempts (the
+   * first included), {@link RetryOptions}, or false for none. Each try is a full call
+   * through the breaker; a rejection or the caller's abort ends the retries at once.
+   */
+  retry?: number | RetryOptions | false;
+  /**
+   * Answers this call, in place of the executor's `fallback`, when it would end with
+   * `success: false` (a failure, a timeout, or a rejection the cache could not answer).
+   * Not asked once the caller's signal has aborted.
+   */
+  fallback?: Fallback;
 }
 
 interface ExecutionResultBase {
@@ -65,6 +101,10 @@ interface ExecutionResultBase {
   circuitState: CircuitState;
   /** How long the call ran, in ms (0 for a rejected call). */
   executionTime: number;
+  /** Whether `data` came from a `fallback` function (false everywhere else). */
+  fromFallback: boolean;
+  /** Tries made through the breaker: 1 without retry. */
+  attempts: number;
 }
 
 /** A call that produced a value: `fn`'s own, or a cached one when the circuit rejected the call. */
@@ -89,6 +129,7 @@ export interface ExecutionFailure extends ExecutionResultBase {
    */
   error: Error;
   fromCache: false;
+  fromFallback: false;
 }
 
 /**
@@ -129,6 +170,8 @@ export interface CircuitBreakerStats {
   nextAttemptTime: Date | null;
   /** Mean `executionTime` of the calls that ran (rejected calls excluded), in ms. */
   avgResponseTime: number;
+  /** Retries made (each also counted as a request). */
+  retries: number;
 }
 
 /** Every event and its listener's signature. */
@@ -147,6 +190,11 @@ export interface CircuitBreakerEvents {
   'request:rejected': (executorName: string) => void;
   /** A refused call was answered from the fallback cache (after its `request:rejected`). */
   'fallback:used': (executorName: string) => void;
+  /**
+   * A try failed and try number `attempt` (2 for the first retry) starts after `delayMs`;
+   * `error` is why the last try failed.
+   */
+  'request:retry': (executorName: string, attempt: number, error: Error, delayMs: number) => void;
 }
 
 /** The name of an event in {@link CircuitBreakerEvents}. */

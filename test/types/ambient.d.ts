@@ -49,3 +49,24 @@ interface WorkflowStep {
   tool: string;
   args: unknown;
 }
+
+// Composition snippets (Bulkhead, Retry, Fallback; executeOrThrow, wrap, wrapClient).
+declare const drive: any;
+declare const notion: any;
+declare const args: unknown;
+declare const query: string;
+declare const pageId: string;
+declare const tasksId: string;
+declare const properties: Record<string, unknown>;
+declare const token: string;
+/** `import { Client } from '@notionhq/client'`, as far as the guide uses it. */
+declare class Client {
+  constructor(options: { auth?: string });
+  pages: { create(args: unknown): Promise<any>; retrieve(args: unknown): Promise<any> };
+  dataSources: { query(args: unknown): Promise<any> };
+}
+/** `import { WebClient } from '@slack/web-api'`, as far as the guide uses it. */
+declare class WebClient {
+  constructor(token?: string);
+  chat: { postMessage(args: { channel: string; text: string }): Promise<any> };
+}

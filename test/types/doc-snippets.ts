@@ -289,18 +289,15 @@ async function createNotionPage(title: string, content: string) {
 }
 
 // Example 2: With Retry Integration
-async function robustNotionCall(operation: string, fn: () => Promise<any>) {
-  // First check circuit breaker
-  if (circuitBreaker.isOpen('notion')) {
-    throw new Error('Notion circuit is open - service unavailable');
-  }
+/** Worth another try: rate limits, server errors, network errors; not a bad request. */
+const isRetryable = (error: unknown) => {
+  const status = (error as { status?: number }).status;
+  return status === undefined || status === 429 || status >= 500;
+};
 
-  // Execute with both retry and circuit breaker
-  const result = await circuitBreaker.execute('notion', async () => {
-    return await retry.retry(fn, {
-      platform: retry.Platform.NOTION,
-      operation
-    });
+async function robustNotionCall<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const result = await circuitBreaker.execute('notion', fn, {
+    retry: { attempts: 3, minDelay: 200, retryIf: isRetryable },
   });
 
   if (result.rejected) {
@@ -308,11 +305,71 @@ async function robustNotionCall(operation: string, fn: () => Promise<any>) {
   }
 
   if (!result.success) {
-    throw result.error;
+    throw new Error(`${operation} failed after ${result.attempts} attempts: ${result.error.message}`, { cause: result.error });
   }
 
   return result.data;
 }
+
+// Configuration: Bulkhead, Retry, Fallback
+async function compositionSnippets() {
+  {
+    circuitBreaker.configure('drive', { maxConcurrent: 4, maxQueue: 20 });
+    const result = await circuitBreaker.execute('drive', (signal) => drive.files.export(args, { signal }));
+    if (result.error instanceof circuitBreaker.BulkheadRejectedError) console.log('Drive is busy');
+  }
+  {
+    const result = await circuitBreaker.execute('notion', () => notion.search({ query }), {
+      retry: 3,
+      fallback: () => ({ results: [], has_more: false }),
+    });
+    if (result.fromFallback) console.log('Notion is unavailable: showing no results');
+  }
+  // API Reference: executeOrThrow
+  {
+    try {
+      const page = await circuitBreaker.executeOrThrow('notion', () => notionClient.pages.retrieve({ page_id: pageId }));
+      console.log(page.id);
+    } catch (error) {
+      if (error instanceof circuitBreaker.CircuitOpenError) console.log('Notion is down');
+      else throw error;
+    }
+  }
+  // API Reference: wrap
+  {
+    const getPage = circuitBreaker.wrap(
+      'notion',
+      async (pageId: string, signal?: AbortSignal) => {
+        const response = await fetch(`https://api.notion.com/v1/pages/${pageId}`, { signal });
+        return response.json();
+      },
+      { cacheKey: (pageId) => `page:${pageId}`, retry: 3 },
+    );
+    const result = await getPage('p1'); // an ExecutionResult
+    const checked: ExecutionResult<unknown> = result;
+    void checked;
+  }
+  // API Reference: wrapClient
+  {
+    const notion = circuitBreaker.wrapClient('notion', new Client({ auth: process.env.NOTION_TOKEN }), {
+      cacheable: (path) => path === 'dataSources.query' || path.endsWith('.retrieve'),
+    });
+    const tasks = await notion.dataSources.query({ data_source_id: tasksId }); // cached per data source
+    await notion.pages.create({ parent: { data_source_id: tasksId }, properties }); // never cached
+
+    const slack = circuitBreaker.wrapClient('slack', new WebClient(token), { retry: 3 });
+    await slack.chat.postMessage({ channel: 'C123', text: 'Deployed' });
+    void tasks;
+  }
+  // Event Functions: on returns a function that removes the listener
+  {
+    const stop = circuitBreaker.on('request:retry', (executorName, attempt, error, delayMs) => {
+      console.warn(`${executorName}: try ${attempt} in ${delayMs} ms after ${error.message}`);
+    });
+    stop(); // removes that listener
+  }
+}
+void compositionSnippets;
 
 // Example 3: Fallback Pattern
 async function getNotionData() {
@@ -486,6 +543,7 @@ interface GuideCircuitBreakerEvents {
   'request:failure': (executorName: string, error: Error) => void;
   'request:rejected': (executorName: string) => void;
   'fallback:used': (executorName: string) => void;
+  'request:retry': (executorName: string, attempt: number, error: Error, delayMs: number) => void;
 }
 
 // Event Examples
@@ -551,6 +609,7 @@ interface GuideCircuitBreakerStats {
   lastSuccessTime: Date | null;
   nextAttemptTime: Date | null;
   avgResponseTime: number;
+  retries: number;          // retries made (each also counted as a request)
 }
 
 // Monitoring Metrics
@@ -914,24 +973,21 @@ async function executeWorkflowStep(step: WorkflowStep) {
 }
 
 // With Retry Manager
-// Combined retry + circuit breaker
-async function robustExecute(
-  executorName: string,
-  operation: string,
-  fn: () => Promise<any>
-) {
-  // Check circuit first (fast fail)
-  if (circuitBreaker.isOpen(executorName)) {
-    throw new Error(`Circuit open for ${executorName}`);
-  }
-
-  // Execute with circuit breaker and retry
-  return await circuitBreaker.execute(executorName, async () => {
-    return await retry.retry(fn, {
-      platform: executorName as any,
-      operation
-    });
+// Combined retry + circuit breaker, both from the library
+{
+  // Once per executor: every call is retried, within the executor's retry budget.
+  circuitBreaker.configure('gmail', {
+    retry: { attempts: 3, minDelay: 500 },
   });
+
+  async function robustExecute<T>(
+    executorName: string,
+    fn: (signal: AbortSignal) => Promise<T>
+  ): Promise<T> {
+    // Fails fast while the circuit is open; otherwise retries, then throws the last error
+    return circuitBreaker.executeOrThrow(executorName, fn);
+  }
+  void robustExecute;
 }
 
 // With Idempotency Manager
@@ -1019,7 +1075,8 @@ assertType<CircuitBreakerStats, GuideCircuitBreakerStats>(true);
 assertType<CircuitBreakerEvents, GuideCircuitBreakerEvents>(true);
 assertType<circuitBreaker.CircuitBreakerStats, CircuitBreakerStats>(true);
 
-// The documented configuration keys (plus fallbackMaxEntries, from CONTRACT.md).
+// The documented configuration keys (plus fallbackMaxEntries, from CONTRACT.md, and the
+// composition keys: the bulkhead, retry and fallback).
 assertType<
   keyof CircuitBreakerConfig,
   | 'failureThreshold'
@@ -1030,6 +1087,11 @@ assertType<
   | 'cacheFallback'
   | 'fallbackMaxAge'
   | 'fallbackMaxEntries'
+  | 'maxConcurrent'
+  | 'maxQueue'
+  | 'retryBudget'
+  | 'fallback'
+  | 'retry'
 >(true);
 
 // The guide's `ExecutionResult<T>` interface: what execute returns fits it.
@@ -1041,6 +1103,8 @@ interface GuideExecutionResult<T> {
   rejected: boolean;      // Whether request was rejected
   circuitState: CircuitState; // State at execution time
   executionTime: number;  // Execution time in ms
+  fromFallback: boolean;  // Whether data came from a fallback function
+  attempts: number;       // Tries made (1 without retry)
 }
 
 // The documented signatures, as function types the module functions must be assignable to.
