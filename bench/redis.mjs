@@ -248,7 +248,7 @@ try {
         await new Promise((r) => setTimeout(r, 2));
       }
     };
-    const load = (name) => Promise.all(replicas.map((r) => send(r, 'load', { url: service.url, every: 0, concurrency: 10, name })));
+    const load = (name, every = 10) => Promise.all(replicas.map((r) => send(r, 'load', { url: service.url, every, concurrency: 10, name })));
     const unload = () => Promise.all(replicas.map((r) => send(r, 'unload')));
 
     if (PARTS.has(3)) {
@@ -277,7 +277,7 @@ try {
         v.join(' '),
       ]);
       console.log(`\n3. overshoot: calls reaching the dead service before the fleet is OPEN\n${wrap(
-        '3 replica processes x 10 concurrent callers (each calling again at once), fleet-wide count, failureThreshold 5; ' +
+        '3 replica processes x 10 concurrent callers (each calling again 10 ms after its last result), fleet-wide count, failureThreshold 5; ' +
           `${OVERSHOOT_ROUNDS} rounds of each kind`,
       )}\n`);
       console.log(table(['start', 'rounds', 'min', 'median', 'max', 'each round'], rows, 'lrrrrl'));
@@ -297,7 +297,7 @@ try {
       };
       for (const r of replicas) await send(r, 'configure', { name, config: { resetTimeout: 300, requestTimeout: 5_000 } });
       service.mode.set(name, 'down');
-      await load(name);
+      await load(name, 0); // callers calling again at once: the most lease requests
       await waitFor('lease circuit open everywhere', async () => (await states(name)).every((s) => s === 'OPEN'));
       service.mode.set(name, 'hang'); // the probes that get through hang: the lease stays held
       await waitFor('a probe hanging', () => service.hits.some((h) => h.name === name && h.mode === 'hang'), 5_000);
@@ -313,7 +313,7 @@ try {
       service.release();
       const perSecond = (after - before - 1) / seconds; // less the INFO's own
       console.log(`\n4. lease traffic in HALF_OPEN\n${wrap(
-        '3 replica processes x 10 concurrent callers, the circuit HALF_OPEN, the lease holder\'s probes hanging (requestTimeout 5 s); ' +
+        '3 replica processes x 10 concurrent callers (each calling again at once), the circuit HALF_OPEN, the lease holder\'s probes hanging (requestTimeout 5 s); ' +
           'script calls (EVAL/EVALSHA) counted by Redis over 2 s',
       )}\n`);
       console.log(table(['figure', 'value'], [
