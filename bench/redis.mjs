@@ -297,9 +297,10 @@ try {
       };
       for (const r of replicas) await send(r, 'configure', { name, config: { resetTimeout: 300, requestTimeout: 5_000 } });
       service.mode.set(name, 'down');
-      await load(name, 0); // callers calling again at once: the most lease requests
+      await load(name);
       await waitFor('lease circuit open everywhere', async () => (await states(name)).every((s) => s === 'OPEN'));
       service.mode.set(name, 'hang'); // the probes that get through hang: the lease stays held
+      await load(name, 0); // callers calling again at once: the most lease requests
       await waitFor('a probe hanging', () => service.hits.some((h) => h.name === name && h.mode === 'hang'), 5_000);
       await new Promise((r) => setTimeout(r, 200));
       const before = await scripts();
@@ -318,7 +319,7 @@ try {
       )}\n`);
       console.log(table(['figure', 'value'], [
         ['script calls per second, whole fleet', perSecond.toFixed(0)],
-        ['probes that reached the service', String(hanging)],
+        ['probes that reached the service', `${hanging} (${[...new Set(service.hits.filter((h) => h.name === name && h.mode === 'hang').map((h) => h.state))].join(', ')})`],
       ], 'lr'));
       targets.push(['lease traffic in HALF_OPEN (3 x 10 callers)', `${perSecond.toFixed(0)} script calls/s`, 'reported']);
       admin.disconnect();
