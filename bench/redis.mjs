@@ -33,6 +33,7 @@ const BINARY = process.env.REDIS_SERVER ?? 'redis-server';
 const PROPAGATIONS = Number(process.env.BENCH_PROPAGATIONS) || (QUICK ? 20 : 200);
 const PARTS = new Set((process.env.BENCH_REDIS_PARTS ?? '1,2,3,4').split(',').map(Number));
 const OVERSHOOT_ROUNDS = QUICK ? 2 : 6;
+const PAUSE = Number(process.env.BENCH_PAUSE ?? 10);
 
 console.log('\nexecutor-circuit-breaker/redis: sharing circuit state through Redis');
 const version = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
@@ -48,7 +49,7 @@ const { Redis } = await import('ioredis');
 
 // ---- replicas and a service -------------------------------------------------------------------
 
-const replicaFile = fileURLToPath(new URL('../test/fixtures/replica.mjs', import.meta.url));
+const replicaFile = process.env.BENCH_REPLICA ?? fileURLToPath(new URL('../test/fixtures/replica.mjs', import.meta.url));
 
 /** Three replica processes on the built package, resolved once each has synced. */
 function startReplicas(options) {
@@ -248,7 +249,7 @@ try {
         await new Promise((r) => setTimeout(r, 2));
       }
     };
-    const load = (name, every = 10) => Promise.all(replicas.map((r) => send(r, 'load', { url: service.url, every, concurrency: 10, name })));
+    const load = (name, every = PAUSE) => Promise.all(replicas.map((r) => send(r, 'load', { url: service.url, every, concurrency: 10, name })));
     const unload = () => Promise.all(replicas.map((r) => send(r, 'unload')));
 
     if (PARTS.has(3)) {
@@ -277,7 +278,7 @@ try {
         v.join(' '),
       ]);
       console.log(`\n3. overshoot: calls reaching the dead service before the fleet is OPEN\n${wrap(
-        '3 replica processes x 10 concurrent callers (each calling again 10 ms after its last result), fleet-wide count, failureThreshold 5; ' +
+        `3 replica processes x 10 concurrent callers (each calling again ${PAUSE} ms after its last result), fleet-wide count, failureThreshold 5; ` +
           `${OVERSHOOT_ROUNDS} rounds of each kind`,
       )}\n`);
       console.log(table(['start', 'rounds', 'min', 'median', 'max', 'each round'], rows, 'lrrrrl'));
@@ -312,7 +313,7 @@ try {
       await unload();
       service.mode.set(name, 'up');
       service.release();
-      const perSecond = (after - before - 1) / seconds; // less the INFO's own
+      const perSecond = (after - before) / seconds;
       console.log(`\n4. lease traffic in HALF_OPEN\n${wrap(
         '3 replica processes x 10 concurrent callers (each calling again at once), the circuit HALF_OPEN, the lease holder\'s probes hanging (requestTimeout 5 s); ' +
           'script calls (EVAL/EVALSHA) counted by Redis over 2 s',
