@@ -193,11 +193,14 @@ export class ProbeLeases {
     if (!probe.owner || this.#host.closed()) return;
     const ttl = this.#host.settings(name).probeLeaseTtl;
     const running = probe.running > 0;
-    const delay = running ? Math.max(1, probe.until - ttl * RENEW_AT - monotonic()) : LEASE_IDLE;
+    // A renewal that got no answer is tried again, but not more often than a few times a ttl.
+    const delay = running ? Math.max((ttl * RENEW_AT) / 2, probe.until - ttl * RENEW_AT - monotonic()) : LEASE_IDLE;
     probe.timer = setTimeout(() => {
       probe.timer = null;
       if (this.#probes.get(name) !== probe || !probe.owner) return;
-      if (probe.running > 0) {
+      if (probe.until <= monotonic()) {
+        probe.owner = false; // lapsed unrenewed (Redis slow or away): no longer ours
+      } else if (probe.running > 0) {
         this.#requestLease(name, probe);
         this.#arm(name, probe);
       } else {

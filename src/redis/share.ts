@@ -15,7 +15,8 @@
  * ```
  *
  * ioredis (5) is an optional peer dependency. This entry point never loads it: it uses the
- * connection it is handed (and a duplicate of it for pub/sub). See docs/distributed.md.
+ * connection it is handed, a `Redis` (also one through Sentinel) or a `Cluster`, and a
+ * duplicate of it for pub/sub. See docs/distributed.md.
  *
  * @packageDocumentation
  * @module redis
@@ -564,16 +565,22 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
  * Shares the circuits of a registry (by default the package's default registry) with every
  * other process connected to the same Redis under the same `prefix`:
  *
- * - a circuit that opens (on failures, or by `openCircuit`) opens in every process, with the
- *   same next attempt time; `closeCircuit`, `reset` and a recovery close it everywhere;
+ * - a circuit that opens (on failures, or by `openCircuit`) opens in every process, until the
+ *   same moment (timed by Redis's clock, whatever the processes' clocks say); `closeCircuit`,
+ *   `reset` and a recovery close it everywhere;
+ * - the records are ordered in Redis: a change decided on an older view (a process back
+ *   from a partition) cannot overturn a newer one, and a circuit held open by hand stays
+ *   held until released by hand;
  * - with `countFailuresFleetWide`, the failures of every process count together;
- * - in HALF_OPEN, one process at a time holds the probe lease and runs at most
- *   `successThreshold` probes; the others reject as if every probe slot were taken.
+ * - in HALF_OPEN, one process at a time holds the probe lease, while it has probes running,
+ *   and runs at most `successThreshold` probes; the others reject as if every probe slot
+ *   were taken.
  *
- * `redis` is an ioredis connection the caller owns: it is used for commands (only while it
- * is ready) and duplicated once for the subscription. Redis trouble never reaches a call:
- * the breakers keep working locally and the handle emits `'error'`.
- * Throws a `TypeError` or `RangeError` for bad arguments.
+ * `redis` is an ioredis connection the caller owns (a `Redis`, also through Sentinel, or a
+ * `Cluster`): it is used for commands (only while it is ready) and duplicated once for the
+ * subscription. Redis trouble never reaches a call: the breakers keep working locally and
+ * the handle emits `'error'`. Throws a `TypeError` or `RangeError` for bad arguments, and
+ * a `TypeError` when the same breakers are already shared.
  */
 export function shareCircuitState(redis: RedisConnection, options: ShareCircuitStateOptions = {}): SharedCircuitState {
   const where = 'shareCircuitState';
