@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
 import { shareCircuitState, type CircuitSharingError, type SharedCircuitState } from '../src/redis/share.js';
 import { until } from './fleet.js';
+import { synced, type Local as LocalOf } from './redis-local.js';
 import { redisServerAvailable, startRedisCluster, type RedisCluster } from './redis-server.js';
 
 const CONFIG = { failureThreshold: 3, failureWindow: 10_000, resetTimeout: 600, successThreshold: 2, requestTimeout: 1_000 };
@@ -16,12 +17,7 @@ const fail = () => Promise.reject(new Error('HTTP 500'));
 let prefixes = 0;
 const freshPrefix = () => `cb-cluster-${process.pid}-${++prefixes}:`;
 
-interface Local {
-  redis: Cluster;
-  reg: CircuitBreakerRegistry;
-  sharing: SharedCircuitState;
-  errors: CircuitSharingError[];
-}
+type Local = LocalOf<Cluster>;
 
 describe('on a Redis Cluster of 3 masters', () => {
   let cluster: RedisCluster | null = null;
@@ -65,13 +61,7 @@ describe('on a Redis Cluster of 3 masters', () => {
     sharing.on('error', (e) => errors.push(e));
     const l = { redis, reg, sharing, errors };
     open.push(l);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no sync')), 15_000);
-      sharing.once('synced', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await synced(sharing, 15_000);
     return l;
   }
 

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
 import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { until } from './fleet.js';
+import { connect, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer, type TcpProxy } from './redis-server.js';
 
 const available = redisServerAvailable();
@@ -32,33 +33,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let prefixes = 0;
 const freshPrefix = () => `cb-cons-${process.pid}-${++prefixes}:`;
 
-function connect(port: number): Redis {
-  return new Redis({
-    host: '127.0.0.1',
-    port,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1_000,
-    retryStrategy: () => 50,
-  });
-}
-
-interface Local {
-  redis: Redis;
-  reg: CircuitBreakerRegistry;
-  sharing: SharedCircuitState;
-  errors: CircuitSharingError[];
-}
-
-function synced(sharing: SharedCircuitState, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no sync')), ms);
-    sharing.once('synced', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 describe.skipIf(!available)('the fleet state against partitions, skewed clocks, stalled probes and lost data', () => {
   let server: RedisServer;

@@ -14,6 +14,7 @@ import * as circuitBreaker from '../src/index.js';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
 import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
+import { connect, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from './redis-server.js';
 
 const available = redisServerAvailable();
@@ -46,33 +47,6 @@ function expectSameTime(a: Date | null | undefined, b: Date | null | undefined):
 let prefixes = 0;
 const freshPrefix = () => `cb-test-${process.pid}-${++prefixes}:`;
 
-function connect(port: number): Redis {
-  return new Redis({
-    host: '127.0.0.1',
-    port,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1_000,
-    retryStrategy: () => 50,
-  });
-}
-
-interface Local {
-  redis: Redis;
-  reg: CircuitBreakerRegistry;
-  sharing: SharedCircuitState;
-  errors: CircuitSharingError[];
-}
-
-function synced(sharing: SharedCircuitState, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no sync')), ms);
-    sharing.once('synced', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 describe.skipIf(!available)('in one process: two registries as two replicas', () => {
   let server: RedisServer;
