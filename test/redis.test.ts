@@ -15,7 +15,7 @@ import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBr
 import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
 import { connect, synced, type Local } from './redis-local.js';
-import { redisServerAvailable, startRedisServer, type RedisServer } from './redis-server.js';
+import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer } from './redis-server.js';
 
 const available = redisServerAvailable();
 if (!available) console.warn('test/redis.test.ts: redis-server is not installed; the Redis suite is skipped (.ci/run installs it)');
@@ -403,10 +403,15 @@ describe.skipIf(!available)('a fleet of 3 replica processes', () => {
     await Promise.all([server?.stop(), service?.close()]);
   });
 
-  async function startFleet(fleetWide: boolean, config = CONFIG): Promise<{ prefix: string; replicas: Replica[] }> {
+  /** Three replicas; `each` gives replica i its own port (a proxy's) or clock skew. */
+  async function startFleet(
+    fleetWide: boolean,
+    config = CONFIG,
+    each: (i: number) => { port?: number; skew?: number } = () => ({}),
+  ): Promise<{ prefix: string; replicas: Replica[] }> {
     const prefix = freshPrefix();
     const replicas = await Promise.all(
-      [0, 1, 2].map(() => startReplica({ port: server.port, prefix, fleet: fleetWide, config, settings: SETTINGS })),
+      [0, 1, 2].map((i) => startReplica({ port: server.port, prefix, fleet: fleetWide, config, settings: SETTINGS, ...each(i) })),
     );
     fleet.push(...replicas);
     await until('every replica synced', () => replicas.every((r) => r.events.some((e) => e.event === 'synced')), 15_000);
@@ -499,5 +504,48 @@ describe.skipIf(!available)('a fleet of 3 replica processes', () => {
     await until('manual closed everywhere', async () => (await allStates(replicas, 'manual')).every((s) => s.state === 'CLOSED'), 5_000);
     // Nothing lost from r0's local statistics.
     expect((await r0.send('state')).stats).toMatchObject({ failedRequests: 3, rejectedRequests: expect.any(Number) });
+  });
+
+  it('a replica cut off by a TCP proxy recovers alone; healed, it cannot undo the hold made meanwhile', async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const { replicas } = await startFleet(false, CONFIG, (i) => (i === 0 ? { port: proxy.port } : {}));
+      const [cut, r1, r2] = replicas as [Replica, Replica, Replica];
+      proxy.cut();
+      await until('cut off', async () => !(await cut.send('state')).connected, 10_000);
+      service.up = false;
+      for (let i = 0; i < 3; i++) await cut.send('call', { url: service.url });
+      expect((await cut.send('state')).state).toBe('OPEN');
+      service.up = true;
+      await until('recovered alone', async () => {
+        await cut.send('call', { url: service.url });
+        return (await cut.send('state')).state === 'CLOSED';
+      }, 10_000, 50);
+      await r1.send('open'); // the operator's hold, while the cut-off replica is away
+      await until('r2 held', async () => (await r2.send('state')).state === 'OPEN', 5_000);
+      proxy.heal();
+      await until('the cut-off replica held open', async () => {
+        const s = await cut.send('state');
+        return s.connected && s.state === 'OPEN' && s.nextAttemptTime === null;
+      }, 15_000);
+      for (const r of [r1, r2]) expect(await r.send('state')).toMatchObject({ state: 'OPEN', nextAttemptTime: null });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('replica clocks 6 s fast and 2 s slow: all three half-open at the same real moment', async () => {
+    const skews = [0, 6_000, -2_000];
+    const { replicas } = await startFleet(true, { ...CONFIG, resetTimeout: 1_000 }, (i) => ({ skew: skews[i] }));
+    service.up = false;
+    for (const r of replicas) await r.send('call', { url: service.url }); // 3 in the fleet: it opens
+    const halfOpen = await until('every replica half-open', () => {
+      const at = replicas.map((r) => r.events.find((e) => e.event === 'transition' && e.state === 'HALF_OPEN')?.at as number | undefined);
+      return at.every((t) => t !== undefined) && (at as number[]);
+    }, 10_000, 10);
+    const opened = replicas.map((r) => r.events.find((e) => e.event === 'transition' && e.state === 'OPEN')!.at as number);
+    expect(Math.max(...halfOpen) - Math.min(...halfOpen)).toBeLessThan(SAME_TIME);
+    expect(Math.min(...halfOpen) - Math.min(...opened)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...halfOpen) - Math.min(...opened)).toBeLessThan(1_500);
   });
 });
