@@ -206,6 +206,20 @@ describe.skipIf(!available)('the fleet state against partitions, skewed clocks, 
     await until('both closed', () => a.reg.isClosed('svc') && b.reg.isClosed('svc'), 5_000, 5);
   });
 
+  it('a replica asking for the lease of a circuit the fleet closed meanwhile is told so, and closes', async () => {
+    const prefix = freshPrefix();
+    const a = await local(prefix);
+    a.reg.tripCircuit('svc', new Date(Date.now() + 50));
+    await until('half-open', () => a.reg.isHalfOpen('svc'), 5_000, 5);
+    // The fleet's record says CLOSED, and A missed the message that said so.
+    const closed = { name: 'svc', state: 'CLOSED', until: null, origin: 'elsewhere', version: 7, manual: false };
+    await admin.set(`${prefix}{svc}:state`, JSON.stringify(closed));
+    expect((await a.reg.execute('svc', ok)).rejected).toBe(true); // asks for the lease: told CLOSED
+    await until('A closed', () => a.reg.isClosed('svc'), 5_000, 5);
+    expect(await admin.exists(`${prefix}{svc}:probe`)).toBe(0);
+    expect(await record(prefix)).toEqual(closed); // applied, not written back
+  });
+
   it('the lease lasts the executor\'s own requestTimeout plus 5 s (configure() alone sets it)', async () => {
     const prefix = freshPrefix();
     const a = await local(prefix, { config: { ...CONFIG, requestTimeout: 1_500 } });
