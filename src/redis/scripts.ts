@@ -168,3 +168,6 @@ local record, version, text = current(KEYS[1])
 if not text then return { false, false } end
 return { text, left(record, now()) }
 `);
+
+/** Every script, to load into each master ahead of need (SCRIPT LOAD). */
+export const SCRIPTS: readonly Script[] = [WRITE_STATE, COUNT_FAILURE, ACQUIRE_PROBE, RELEASE_PROBE, READ_STATE];

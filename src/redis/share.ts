@@ -22,6 +22,7 @@
  * @module redis
  */
 import { EventEmitter } from 'eventemitter3';
+import type { Redis } from 'ioredis';
 import * as core from '../index.js';
 import type { CircuitBreakerStats } from '../index.js';
 import type { FleetSettings, RedisConnection, ShareCircuitStateOptions, SharedBreakers } from './types.js';
@@ -29,7 +30,7 @@ import { RedisCommands } from './commands.js';
 import { ProbeLeases } from './leases.js';
 import { checkArguments, resolveOptions } from './options.js';
 import { parseMessage, parseRecord, type StateRecord } from './record.js';
-import { COUNT_FAILURE, READ_STATE, WRITE_STATE } from './scripts.js';
+import { COUNT_FAILURE, READ_STATE, SCRIPTS, WRITE_STATE } from './scripts.js';
 
 // This file: `shareCircuitState` and the `SharedCircuitState` handle (the wiring to the
 // breakers and to Redis, the propagation of states both ways, the sync). Its parts:
@@ -477,7 +478,11 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
       else this.#write(name, stats, manual);
     }
     try {
-      const keys = await this.#stateKeys();
+      const nodes = this.#masters();
+      // Loaded ahead of need: the first failure of an outage then costs one round trip, not
+      // a NOSCRIPT and a second one. Where SCRIPT LOAD is refused, EVAL still serves.
+      for (const node of nodes) for (const s of SCRIPTS) node.script('LOAD', s.lua).catch(() => {});
+      const keys = await this.#stateKeys(nodes);
       const read = await Promise.all(
         keys.map((key) => this.#commands.timed(this.#redis.evalsha(READ_STATE.sha, 1, key).catch(async (error: unknown) => {
           if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
@@ -507,11 +512,15 @@ export class SharedCircuitState extends EventEmitter<SharedCircuitStateEvents> {
     }
   }
 
-  /** Every state key of this prefix, on every master of a Cluster. */
-  async #stateKeys(): Promise<string[]> {
-    const match = `${this.#prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:state`;
+  /** The connection itself, or each master of a Cluster. */
+  #masters(): Redis[] {
     const redis = this.#redis;
-    const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [redis];
+    return 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [redis as Redis];
+  }
+
+  /** Every state key of this prefix, on every master of a Cluster. */
+  async #stateKeys(nodes: Redis[]): Promise<string[]> {
+    const match = `${this.#prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:state`;
     const keys: string[] = [];
     const deadline = Date.now() + 10 * this.#commandTimeout;
     for (const node of nodes) {
