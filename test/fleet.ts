@@ -16,6 +16,8 @@ export interface ReplicaOptions {
   config?: Record<string, unknown>;
   settings?: Record<string, unknown>;
   commandTimeout?: number;
+  /** ms added to the replica registry's clock (its `clock` option). */
+  skew?: number;
 }
 
 export interface ReplicaEvent {

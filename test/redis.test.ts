@@ -14,7 +14,8 @@ import * as circuitBreaker from '../src/index.js';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
 import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
-import { redisServerAvailable, startRedisServer, type RedisServer } from './redis-server.js';
+import { connect, synced, type Local } from './redis-local.js';
+import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer } from './redis-server.js';
 
 const available = redisServerAvailable();
 if (!available) console.warn('test/redis.test.ts: redis-server is not installed; the Redis suite is skipped (.ci/run installs it)');
@@ -30,36 +31,22 @@ const CONFIG: Partial<CircuitBreakerConfig> = {
 const SETTINGS = { probeLeaseTtl: 2_000 };
 
 const fail = () => Promise.reject(new Error('HTTP 500'));
+
+/**
+ * How far apart the next attempt times of one opening may be across replicas, in ms: each
+ * replica gets the time left from Redis and opens for that long on its own clock, so they
+ * differ by the delivery delays (well under this on a loaded CI machine).
+ */
+const SAME_TIME = 150;
+const spread = (times: number[]) => Math.max(...times) - Math.min(...times);
+function expectSameTime(a: Date | null | undefined, b: Date | null | undefined): void {
+  expect(a).toBeInstanceOf(Date);
+  expect(b).toBeInstanceOf(Date);
+  expect(Math.abs(a!.getTime() - b!.getTime())).toBeLessThan(SAME_TIME);
+}
 let prefixes = 0;
 const freshPrefix = () => `cb-test-${process.pid}-${++prefixes}:`;
 
-function connect(port: number): Redis {
-  return new Redis({
-    host: '127.0.0.1',
-    port,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1_000,
-    retryStrategy: () => 50,
-  });
-}
-
-interface Local {
-  redis: Redis;
-  reg: CircuitBreakerRegistry;
-  sharing: SharedCircuitState;
-  errors: CircuitSharingError[];
-}
-
-function synced(sharing: SharedCircuitState, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no sync')), ms);
-    sharing.once('synced', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 describe.skipIf(!available)('in one process: two registries as two replicas', () => {
   let server: RedisServer;
@@ -106,10 +93,12 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     for (let i = 0; i < 3; i++) await a.reg.execute('svc', fail);
     expect(a.reg.getState('svc')).toBe(CircuitState.OPEN);
     await until('B open', () => b.reg.getState('svc') === CircuitState.OPEN, 5_000, 5);
-    expect(b.reg.getStats('svc')!.nextAttemptTime).toEqual(a.reg.getStats('svc')!.nextAttemptTime);
-    const record = JSON.parse((await admin.get(`${prefix}state:svc`))!);
-    expect(record).toMatchObject({ name: 'svc', state: 'OPEN', until: a.reg.getStats('svc')!.nextAttemptTime!.getTime(), origin: a.sharing.processId });
-    const ttl = await admin.pttl(`${prefix}state:svc`);
+    expectSameTime(b.reg.getStats('svc')!.nextAttemptTime, a.reg.getStats('svc')!.nextAttemptTime);
+    const record = JSON.parse((await admin.get(`${prefix}{svc}:state`))!);
+    expect(record).toMatchObject({ name: 'svc', state: 'OPEN', origin: a.sharing.processId, manual: false });
+    // Redis's clock, the same host's here: within the write's own delay of A's.
+    expect(Math.abs(record.until - a.reg.getStats('svc')!.nextAttemptTime!.getTime())).toBeLessThan(SAME_TIME);
+    const ttl = await admin.pttl(`${prefix}{svc}:state`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(600 + 5_000);
 
@@ -122,7 +111,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     await a.reg.execute('svc', () => 'ok');
     expect(a.reg.getState('svc')).toBe(CircuitState.CLOSED);
     await until('B closed', () => b.reg.getState('svc') === CircuitState.CLOSED, 5_000, 5);
-    expect(JSON.parse((await admin.get(`${prefix}state:svc`))!)).toMatchObject({ state: 'CLOSED', until: null });
+    expect(JSON.parse((await admin.get(`${prefix}{svc}:state`))!)).toMatchObject({ state: 'CLOSED', until: null });
     expect([...a.errors, ...b.errors]).toEqual([]);
   });
 
@@ -136,7 +125,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     a.reg.openCircuit('svc');
     await until('B held open', () => b.reg.getState('svc') === CircuitState.OPEN, 5_000, 5);
     expect(b.reg.getStats('svc')!.nextAttemptTime).toBeNull();
-    expect(await admin.pttl(`${prefix}state:svc`)).toBe(-1); // held: no expiry until closed
+    expect(await admin.pttl(`${prefix}{svc}:state`)).toBe(-1); // held: no expiry until closed
 
     b.reg.closeCircuit('svc');
     await until('A closed', () => a.reg.getState('svc') === CircuitState.CLOSED, 5_000, 5);
@@ -167,15 +156,15 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     await abandoned;
     await a.reg.execute('svc', fail);
     await b.reg.execute('svc', fail);
-    await until('two failures counted', async () => (await admin.zcard(`${prefix}failures:svc`)) === 2, 5_000, 5);
+    await until('two failures counted', async () => (await admin.zcard(`${prefix}{svc}:failures`)) === 2, 5_000, 5);
     expect(states(a, b)).toEqual([CircuitState.CLOSED, CircuitState.CLOSED]);
-    const pttl = await admin.pttl(`${prefix}failures:svc`);
+    const pttl = await admin.pttl(`${prefix}{svc}:failures`);
     expect(pttl).toBeGreaterThan(9_000);
     await b.reg.execute('svc', fail);
     await until('both open', () => states(a, b).every((s) => s === CircuitState.OPEN), 5_000, 5);
-    expect(a.reg.getStats('svc')!.nextAttemptTime).toEqual(b.reg.getStats('svc')!.nextAttemptTime);
+    expectSameTime(a.reg.getStats('svc')!.nextAttemptTime, b.reg.getStats('svc')!.nextAttemptTime);
     expect(b.reg.getStats('svc')!.timesOpened).toBe(1);
-    expect(await admin.exists(`${prefix}failures:svc`)).toBe(0);
+    expect(await admin.exists(`${prefix}{svc}:failures`)).toBe(0);
   });
 
   it('counts fleet-wide on the thresholds given to configure() alone; executors overrides them', async () => {
@@ -198,11 +187,11 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     await a.reg.execute('svc', fail);
     await b.reg.execute('svc', fail);
     await a.reg.execute('svc', fail);
-    await until('three counted', async () => (await admin.zcard(`${prefix}failures:svc`)) === 3, 5_000, 5);
+    await until('three counted', async () => (await admin.zcard(`${prefix}{svc}:failures`)) === 3, 5_000, 5);
     expect(states(a, b)).toEqual([CircuitState.CLOSED, CircuitState.CLOSED]);
     await b.reg.execute('svc', fail);
     await until('both open', () => states(a, b).every((s) => s === CircuitState.OPEN), 5_000, 5);
-    const until_ = JSON.parse((await admin.get(`${prefix}state:svc`))!).until as number;
+    const until_ = JSON.parse((await admin.get(`${prefix}{svc}:state`))!).until as number;
     // The fleet's opening lasts the resetTimeout given to configure() (700 ms), not the core's 30 s.
     expect(until_ - Date.now()).toBeLessThanOrEqual(700);
     expect(until_ - Date.now()).toBeGreaterThan(0);
@@ -219,10 +208,10 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     a.reg.configure('svc', { failureThreshold: 10 });
     await a.reg.execute('svc', fail);
     await a.reg.execute('svc', fail);
-    await until('counted', async () => (await admin.zcard(`${prefix}failures:svc`)) === 2, 5_000, 5);
+    await until('counted', async () => (await admin.zcard(`${prefix}{svc}:failures`)) === 2, 5_000, 5);
     await new Promise((r) => setTimeout(r, 650));
     await a.reg.execute('svc', fail);
-    await until('one left', async () => (await admin.zcard(`${prefix}failures:svc`)) === 1, 5_000, 5);
+    await until('one left', async () => (await admin.zcard(`${prefix}{svc}:failures`)) === 1, 5_000, 5);
     expect(a.reg.getState('svc')).toBe(CircuitState.CLOSED);
   });
 
@@ -236,17 +225,17 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     };
     a.reg.tripCircuit('svc', new Date(Date.now() + 200));
     await until('B open', () => b.reg.getState('svc') === CircuitState.OPEN, 5_000, 5);
-    expect(b.reg.getStats('svc')!.nextAttemptTime).toEqual(a.reg.getStats('svc')!.nextAttemptTime);
+    expectSameTime(b.reg.getStats('svc')!.nextAttemptTime, a.reg.getStats('svc')!.nextAttemptTime);
     await until('both half-open', () => states(a, b).every((s) => s === CircuitState.HALF_OPEN), 5_000);
     // A ghost process holds the lease, then "crashes": nobody may probe until it expires.
-    await admin.set(`${prefix}probe:svc`, 'ghost', 'PX', 400);
+    await admin.set(`${prefix}{svc}:probe`, 'ghost', 'PX', 400);
     const started = Date.now();
     const first = await b.reg.execute('svc', service);
     expect(first.rejected).toBe(true);
     expect(probes).toBe(0);
     await until('B probes once the ghost lease expired', async () => !(await b.reg.execute('svc', service)).rejected, 5_000, 20);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    expect(await admin.get(`${prefix}probe:svc`)).toBe(b.sharing.processId);
+    expect(await admin.get(`${prefix}{svc}:probe`)).toBe(b.sharing.processId);
     expect(probes).toBe(1);
     // A is refused while B holds the lease; B's second probe closes the circuit.
     expect((await a.reg.execute('svc', service)).rejected).toBe(true);
@@ -254,7 +243,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     expect(probes).toBe(2);
     expect(b.reg.getState('svc')).toBe(CircuitState.CLOSED);
     await until('A closed', () => a.reg.getState('svc') === CircuitState.CLOSED, 5_000, 5);
-    expect(await admin.exists(`${prefix}probe:svc`)).toBe(0);
+    expect(await admin.exists(`${prefix}{svc}:probe`)).toBe(0);
   });
 
   it('a replica that connects later reads the open circuits, and close() stops the sharing', async () => {
@@ -265,12 +254,12 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     a.reg.closeCircuit('other');
     a.reg.openCircuit('other');
     a.reg.closeCircuit('other');
-    await until('written', async () => (await admin.exists(`${prefix}state:held`, `${prefix}state:svc`, `${prefix}state:other`)) === 3, 5_000, 5);
-    await admin.set(`${prefix}state:junk`, 'not json');
+    await until('written', async () => (await admin.exists(`${prefix}{held}:state`, `${prefix}{svc}:state`, `${prefix}{other}:state`)) === 3, 5_000, 5);
+    await admin.set(`${prefix}{junk}:state`, 'not json');
     const b = await local(prefix);
     expect(b.reg.getState('held')).toBe(CircuitState.OPEN);
     expect(b.reg.getStats('held')!.nextAttemptTime).toBeNull();
-    expect(b.reg.getStats('svc')!.nextAttemptTime).toEqual(a.reg.getStats('svc')!.nextAttemptTime);
+    expectSameTime(b.reg.getStats('svc')!.nextAttemptTime, a.reg.getStats('svc')!.nextAttemptTime);
     expect(b.reg.getState('other')).toBeNull(); // closed everywhere: nothing to create
     expect(b.errors.map((e) => e.operation)).toEqual(['sync']);
 
@@ -341,7 +330,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
 
     await server.start();
     await until('converged', () => b.reg.getState('svc') === CircuitState.OPEN && a.reg.getState('manual') === CircuitState.OPEN, 10_000);
-    expect(b.reg.getStats('svc')!.nextAttemptTime).toEqual(a.reg.getStats('svc')!.nextAttemptTime);
+    expectSameTime(b.reg.getStats('svc')!.nextAttemptTime, a.reg.getStats('svc')!.nextAttemptTime);
     expect(a.reg.getStats('manual')!.nextAttemptTime).toBeNull();
     expect(a.sharing.connected && b.sharing.connected).toBe(true);
     // Nothing was lost from the local statistics.
@@ -414,10 +403,15 @@ describe.skipIf(!available)('a fleet of 3 replica processes', () => {
     await Promise.all([server?.stop(), service?.close()]);
   });
 
-  async function startFleet(fleetWide: boolean, config = CONFIG): Promise<{ prefix: string; replicas: Replica[] }> {
+  /** Three replicas; `each` gives replica i its own port (a proxy's) or clock skew. */
+  async function startFleet(
+    fleetWide: boolean,
+    config = CONFIG,
+    each: (i: number) => { port?: number; skew?: number } = () => ({}),
+  ): Promise<{ prefix: string; replicas: Replica[] }> {
     const prefix = freshPrefix();
     const replicas = await Promise.all(
-      [0, 1, 2].map(() => startReplica({ port: server.port, prefix, fleet: fleetWide, config, settings: SETTINGS })),
+      [0, 1, 2].map((i) => startReplica({ port: server.port, prefix, fleet: fleetWide, config, settings: SETTINGS, ...each(i) })),
     );
     fleet.push(...replicas);
     await until('every replica synced', () => replicas.every((r) => r.events.some((e) => e.event === 'synced')), 15_000);
@@ -436,7 +430,7 @@ describe.skipIf(!available)('a fleet of 3 replica processes', () => {
       const s = await allStates(replicas);
       return s.every((x) => x.state === 'OPEN') && s;
     }, 5_000);
-    expect(new Set(opened.map((s) => s.nextAttemptTime)).size).toBe(1);
+    expect(spread(opened.map((s) => s.nextAttemptTime!))).toBeLessThan(SAME_TIME);
     expect(service.hits.length).toBe(3);
     for (const r of replicas) expect(await r.send('call', { url: service.url })).toMatchObject({ rejected: true });
     expect(service.hits.length).toBe(3);
@@ -496,7 +490,7 @@ describe.skipIf(!available)('a fleet of 3 replica processes', () => {
       const manual = await allStates(replicas, 'manual');
       return svc.every((s) => s.state === 'OPEN') && manual.every((s) => s.state === 'OPEN') && svc;
     }, 15_000);
-    expect(new Set(converged.map((s) => s.nextAttemptTime)).size).toBe(1);
+    expect(spread(converged.map((s) => s.nextAttemptTime!))).toBeLessThan(SAME_TIME);
     expect((await r2.send('state')).stats.timesOpened).toBeGreaterThanOrEqual(1);
     // Reported through the handle's 'error' event (connection refused while Redis was away).
     expect(replicas.some((r) => r.events.some((e) => e.event === 'error'))).toBe(true);
@@ -510,5 +504,48 @@ describe.skipIf(!available)('a fleet of 3 replica processes', () => {
     await until('manual closed everywhere', async () => (await allStates(replicas, 'manual')).every((s) => s.state === 'CLOSED'), 5_000);
     // Nothing lost from r0's local statistics.
     expect((await r0.send('state')).stats).toMatchObject({ failedRequests: 3, rejectedRequests: expect.any(Number) });
+  });
+
+  it('a replica cut off by a TCP proxy recovers alone; healed, it cannot undo the hold made meanwhile', async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const { replicas } = await startFleet(false, CONFIG, (i) => (i === 0 ? { port: proxy.port } : {}));
+      const [cut, r1, r2] = replicas as [Replica, Replica, Replica];
+      proxy.cut();
+      await until('cut off', async () => !(await cut.send('state')).connected, 10_000);
+      service.up = false;
+      for (let i = 0; i < 3; i++) await cut.send('call', { url: service.url });
+      expect((await cut.send('state')).state).toBe('OPEN');
+      service.up = true;
+      await until('recovered alone', async () => {
+        await cut.send('call', { url: service.url });
+        return (await cut.send('state')).state === 'CLOSED';
+      }, 10_000, 50);
+      await r1.send('open'); // the operator's hold, while the cut-off replica is away
+      await until('r2 held', async () => (await r2.send('state')).state === 'OPEN', 5_000);
+      proxy.heal();
+      await until('the cut-off replica held open', async () => {
+        const s = await cut.send('state');
+        return s.connected && s.state === 'OPEN' && s.nextAttemptTime === null;
+      }, 15_000);
+      for (const r of [r1, r2]) expect(await r.send('state')).toMatchObject({ state: 'OPEN', nextAttemptTime: null });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('replica clocks 6 s fast and 2 s slow: all three half-open at the same real moment', async () => {
+    const skews = [0, 6_000, -2_000];
+    const { replicas } = await startFleet(true, { ...CONFIG, resetTimeout: 1_000 }, (i) => ({ skew: skews[i] }));
+    service.up = false;
+    for (const r of replicas) await r.send('call', { url: service.url }); // 3 in the fleet: it opens
+    const halfOpen = await until('every replica half-open', () => {
+      const at = replicas.map((r) => r.events.find((e) => e.event === 'transition' && e.state === 'HALF_OPEN')?.at as number | undefined);
+      return at.every((t) => t !== undefined) && (at as number[]);
+    }, 10_000, 10);
+    const opened = replicas.map((r) => r.events.find((e) => e.event === 'transition' && e.state === 'OPEN')!.at as number);
+    expect(Math.max(...halfOpen) - Math.min(...halfOpen)).toBeLessThan(SAME_TIME);
+    expect(Math.min(...halfOpen) - Math.min(...opened)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...halfOpen) - Math.min(...opened)).toBeLessThan(1_500);
   });
 });

@@ -116,6 +116,12 @@ export interface CircuitBreakerRegistry {
    * several processes; a refusal rejects the call as a full half-open circuit does.
    */
   setProbeGate(executorName: string, gate: ProbeGate | null): void;
+  /**
+   * The time by the registry's clock, in ms since the epoch (`Date.now()` unless
+   * `createRegistry({ clock })`): the clock every `nextAttemptTime` of this registry is on.
+   * For coordinating breakers beyond one process, which hand each other durations.
+   */
+  now(): number;
   /** Whether the executor's circuit is OPEN (false if it has no breaker). */
   isOpen(executorName: string): boolean;
   /** Whether the executor's circuit is CLOSED (false if it has no breaker). */
@@ -354,6 +360,10 @@ class Registry implements CircuitBreakerRegistry {
       );
     }
     this.#findOrCreate(executorName, 'setProbeGate').setGate(gate);
+  }
+
+  now(): number {
+    return this.#host.now();
   }
 
   isOpen(executorName: string): boolean {

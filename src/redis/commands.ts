@@ -3,8 +3,8 @@
  * and only on a ready connection, never rejects, and a failure makes the sharing go local
  * until Redis answers again (a sync is planned to find out when). Internal.
  */
-import type { Redis } from 'ioredis';
 import type { Script } from './scripts.js';
+import type { RedisConnection } from './types.js';
 
 /** What the commands need of the sharing that owns them. */
 export interface CommandHost {
@@ -20,7 +20,7 @@ export interface CommandHost {
 
 /** Runs the sharing's commands on the caller's connection, and knows whether the last one failed. */
 export class RedisCommands {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #timeout: number;
   readonly #host: CommandHost;
   /** The last command failed (timeout, error): probes go by the local breakers only. */
@@ -28,7 +28,7 @@ export class RedisCommands {
   /** A sync planned after a failed command, to find out when Redis answers again. */
   #retry: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(redis: Redis, timeout: number, host: CommandHost) {
+  constructor(redis: RedisConnection, timeout: number, host: CommandHost) {
     this.#redis = redis;
     this.#timeout = timeout;
     this.#host = host;

@@ -2,7 +2,11 @@
  * The public option types of the Redis entry, apart from the code that uses them so that
  * its parts (options, leases, share) import them without importing each other.
  */
+import type { Cluster, Redis } from 'ioredis';
 import type { CircuitBreakerRegistry, ProbeGate } from '../index.js';
+
+/** An ioredis connection: one server (`new Redis()`, also through Sentinel) or a Redis Cluster (`new Cluster()`). */
+export type RedisConnection = Redis | Cluster;
 
 /**
  * The breakers to share: a registry from `createRegistry()`, or by default the package's
@@ -16,6 +20,12 @@ export type SharedBreakers = Pick<
   tripCircuit(executorName: string, nextAttemptTime: Date): void;
   /** Installs or removes the gate asked before each half-open probe (the core's hook). */
   setProbeGate(executorName: string, gate: ProbeGate | null): void;
+  /**
+   * The time by the breakers' clock, in ms since the epoch (a registry's `now()`); when
+   * absent, `Date.now()`. The sharing turns the durations it gets from Redis into times on
+   * this clock.
+   */
+  now?(): number;
 };
 
 /**
@@ -31,9 +41,10 @@ export interface FleetSettings {
   /** How long a circuit opened by the fleet's count stays OPEN, in ms (default: the executor's `resetTimeout`). */
   resetTimeout: number;
   /**
-   * How long a process may hold the probe lease of a half-open circuit without renewing
-   * it, in ms (default: the executor's `requestTimeout` plus 5 s). Keep it above
-   * `requestTimeout`. A prober that crashes blocks the others for at most this long.
+   * How long the probe lease of a half-open circuit lasts without being renewed, in ms, an
+   * integer (default: the executor's `requestTimeout` plus 5 s, or 35 s without a
+   * timeout). The holder renews it while its probes run, so a probe may run longer; a
+   * prober that crashes or hangs blocks the others for at most this long.
    */
   probeLeaseTtl: number;
 }
@@ -42,7 +53,11 @@ export interface FleetSettings {
 export interface ShareCircuitStateOptions {
   /** The breakers to share (default: the package's module functions, i.e. its default registry). */
   breakers?: SharedBreakers;
-  /** Prepended to every key and to the channel (default `'circuit-breaker:'`). */
+  /**
+   * Prepended to every key and to the channel (default `'circuit-breaker:'`): a non-empty
+   * string without `{` or `}` (the keys of one executor carry its name as a Redis Cluster
+   * hash tag).
+   */
   prefix?: string;
   /**
    * Count failures fleet-wide (default false): every process's failures go into one count
@@ -55,7 +70,8 @@ export interface ShareCircuitStateOptions {
   /** Fleet-wide settings per executor, over `defaults` and the executor's own configuration. */
   executors?: Record<string, Partial<FleetSettings>>;
   /**
-   * How long one Redis command may take before it counts as failed, in ms (default 1000).
+   * How long one Redis command may take before it counts as failed, in ms (default 1000; at
+   * most 2147483647, the longest timer Node.js keeps).
    * A failed command is reported as an `'error'` event; callers never wait for one.
    */
   commandTimeout?: number;
