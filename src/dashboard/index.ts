@@ -48,6 +48,11 @@ export interface DashboardOptions {
   interval?: number;
   /** Most pages open at once (default 20); one more gets a 503. */
   maxClients?: number;
+  /**
+   * The clock (default `Date.now`). Give the same one as the registry's `clock`, when it has
+   * its own: the countdowns compare its times with this clock's.
+   */
+  clock?: core.Clock;
 }
 
 /**
@@ -76,9 +81,11 @@ export interface Dashboard {
   close(): void;
 }
 
-const OPTION_KEYS = ['breakers', 'controls', 'title', 'interval', 'maxClients'];
+const OPTION_KEYS = ['breakers', 'controls', 'title', 'interval', 'maxClients', 'clock'];
 const SOURCE_METHODS = ['on', 'off', 'getAllStats', 'getConfig'];
 const CONTROL_METHODS = ['openCircuit', 'closeCircuit', 'reset'];
+// Read at each call, so that fake timers replacing Date.now drive it.
+const SYSTEM_CLOCK: core.Clock = { now: () => Date.now() };
 
 /** What a value is, for error messages. */
 function kind(value: unknown): string {
@@ -98,7 +105,7 @@ function checked(options: DashboardOptions | undefined): Required<Omit<Dashboard
       throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (options: ${OPTION_KEYS.join(', ')})`);
     }
   }
-  const { title = 'Circuit breakers', interval = 1000, maxClients = 20 } = options;
+  const { title = 'Circuit breakers', interval = 1000, maxClients = 20, clock = SYSTEM_CLOCK } = options;
   const controls = options.controls ?? null;
   const breakers = options.breakers === undefined ? (core as unknown as DashboardSource) : options.breakers;
   const methods = controls === null ? SOURCE_METHODS : [...SOURCE_METHODS, ...CONTROL_METHODS];
@@ -121,7 +128,10 @@ function checked(options: DashboardOptions | undefined): Required<Omit<Dashboard
   if (!Number.isInteger(maxClients) || maxClients < 1) {
     throw new RangeError(`${where}: maxClients must be a positive integer, got ${String(maxClients)}`);
   }
-  return { breakers, controls, title, interval, maxClients };
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw new TypeError(`${where}: clock must be an object with a now() function, got ${kind(clock)}`);
+  }
+  return { breakers, controls, title, interval, maxClients, clock };
 }
 
 /** The path relative to the mount point, without the query. */
@@ -157,8 +167,8 @@ const text = (res: ServerResponse, status: number, body: string, extra = {}): vo
  * Throws a `TypeError` or `RangeError` naming the option for a bad option.
  */
 export function createDashboard(options?: DashboardOptions): Dashboard {
-  const { breakers, controls, title, interval, maxClients } = checked(options);
-  const monitor = new Monitor(breakers, interval);
+  const { breakers, controls, title, interval, maxClients, clock } = checked(options);
+  const monitor = new Monitor(breakers, interval, clock);
   const clients = new Clients(maxClients);
   const listeners = new Set<(action: DashboardAction) => void>();
   const token = newToken();

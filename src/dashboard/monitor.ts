@@ -5,7 +5,7 @@
  * per-call listeners and the update timer exist only then, so an unwatched dashboard adds
  * nothing to `execute`.
  */
-import type { CircuitBreakerConfig, CircuitBreakerRegistry, CircuitBreakerStats, CircuitState } from '../index.js';
+import type { CircuitBreakerConfig, CircuitBreakerRegistry, CircuitBreakerStats, CircuitState, Clock } from '../index.js';
 import { MINUTE_MS, SPARK_MS, STRIP_MS, Track, type Latency, type Sample } from './track.js';
 
 /**
@@ -109,13 +109,16 @@ export class Monitor {
   hasClients: () => boolean = () => false;
   #pushScheduled = false;
 
-  constructor(source: DashboardSource, interval: number) {
+  readonly #clock: Clock;
+
+  constructor(source: DashboardSource, interval: number, clock: Clock) {
     this.#source = source;
     this.interval = interval;
+    this.#clock = clock;
     source.on('circuit:opened', this.#onOpened);
     source.on('circuit:half-open', this.#onHalfOpen);
     source.on('circuit:closed', this.#onClosed);
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [name, stats] of source.getAllStats()) this.#tracks.set(name, new Track(stats, now));
   }
 
@@ -134,7 +137,7 @@ export class Monitor {
   }
 
   #changed(name: string, stats: CircuitBreakerStats): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     const track = this.#tracks.get(name);
     if (track === undefined) this.#track(name, stats, now);
     else track.transition(stats.state, stats.lastStateChange?.getTime() ?? now);
@@ -145,7 +148,7 @@ export class Monitor {
   readonly #onHalfOpen = (name: string, stats: CircuitBreakerStats): void => this.#changed(name, stats);
   readonly #onClosed = (name: string, stats: CircuitBreakerStats): void => this.#changed(name, stats);
   readonly #onSuccess = (name: string, ms: number): void => this.#tracks.get(name)?.success(ms);
-  readonly #onFailure = (name: string, error: Error): void => this.#tracks.get(name)?.failure(error, Date.now());
+  readonly #onFailure = (name: string, error: Error): void => this.#tracks.get(name)?.failure(error, this.#clock.now());
   readonly #onFallback = (name: string): void => this.#tracks.get(name)?.fallback();
 
   /** Tells open pages about a change soon, once however many changes come in this turn. */
@@ -162,7 +165,7 @@ export class Monitor {
   watch(): void {
     if (this.#timer !== null || this.#closed) return;
     const source = this.#source;
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [name, stats] of source.getAllStats()) this.#track(name, stats, now).baseline(stats);
     source.on('request:success', this.#onSuccess);
     source.on('request:failure', this.#onFailure);
@@ -175,7 +178,7 @@ export class Monitor {
 
   /** Keeps measuring for a minute after a JSON snapshot, so a script polling it gets rates. */
   linger(): void {
-    this.#lingerUntil = Date.now() + MINUTE_MS;
+    this.#lingerUntil = this.#clock.now() + MINUTE_MS;
     this.watch();
   }
 
@@ -190,7 +193,7 @@ export class Monitor {
   }
 
   #tick(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     const length = now - this.#lastTick;
     this.#lastTick = now;
     for (const [name, stats] of this.#source.getAllStats()) this.#track(name, stats, now).sample(stats, now, length);
@@ -203,7 +206,7 @@ export class Monitor {
 
   /** Everything the page shows; `since` limits the samples to those newer than it. */
   snapshot(since = -Infinity): DashboardSnapshot {
-    const now = Date.now();
+    const now = this.#clock.now();
     const executors: ExecutorSnapshot[] = [];
     const measuring = this.measuring;
     for (const [name, stats] of this.#source.getAllStats()) {
