@@ -314,6 +314,17 @@ describe('the handler', () => {
     expect(off.mock.calls).toHaveLength(6);
   });
 
+  it('keeps measuring after the last page leaves while a JSON snapshot\'s minute runs', async () => {
+    const d = dashboard({ interval: 100 });
+    const base = await serve(d);
+    const s = await stream(`${base}/events`);
+    await waitFor(() => s.events.length > 0);
+    expect((await get(`${base}/snapshot`)).status).toBe(200);
+    s.close();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(d.snapshot().measuring).toBe(true);
+  });
+
   it('sends each interval only the samples the page does not have yet', async () => {
     const d = dashboard({ interval: 100 });
     reg.configure('notion', {});

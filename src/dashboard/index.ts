@@ -141,7 +141,7 @@ function pathOf(req: IncomingMessage): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** JSON with `requestTimeout: Infinity` as null (JSON has no Infinity). */
+// JSON.stringify writes `requestTimeout: Infinity` as null: JSON has no infinity.
 const json = (value: unknown): string => JSON.stringify(value);
 
 function send(res: ServerResponse, status: number, type: string, body: string, head: boolean, extra = {}): void {
@@ -177,7 +177,7 @@ export function createDashboard(options?: DashboardOptions): Dashboard {
   let sentUpTo = -Infinity;
 
   monitor.hasClients = () => clients.size > 0;
-  clients.onEmpty = () => monitor.unwatch();
+  clients.onEmpty = () => monitor.idle();
   monitor.onUpdate = () => {
     const since = sentUpTo;
     let newest = since;

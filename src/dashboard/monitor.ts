@@ -182,6 +182,11 @@ export class Monitor {
     this.watch();
   }
 
+  /** Stops measuring unless someone still watches (a page, or a snapshot within the minute). */
+  idle(): void {
+    if (!this.hasClients() && this.#clock.now() >= this.#lingerUntil) this.unwatch();
+  }
+
   /** Stops measuring: removes the per-call listeners and the timer. */
   unwatch(): void {
     if (this.#timer === null) return;
@@ -197,11 +202,8 @@ export class Monitor {
     const length = now - this.#lastTick;
     this.#lastTick = now;
     for (const [name, stats] of this.#source.getAllStats()) this.#track(name, stats, now).sample(stats, now, length);
-    if (!this.hasClients() && now >= this.#lingerUntil) {
-      this.unwatch();
-      return;
-    }
-    this.onUpdate?.();
+    this.idle();
+    if (this.#timer !== null) this.onUpdate?.();
   }
 
   /** Everything the page shows; `since` limits the samples to those newer than it. */

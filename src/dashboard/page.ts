@@ -259,6 +259,10 @@ function render() {
   if (!data) return;
   var t = now();
   var open = 0, half = 0;
+  var names = new Set(data.executors.map(function (x) { return x.name; }));
+  cards.forEach(function (refs, name) {
+    if (!names.has(name)) { grid.removeChild(refs.root); cards.delete(name); }
+  });
   data.executors.forEach(function (x) {
     if (x.state === 'OPEN') open++;
     if (x.state === 'HALF_OPEN') half++;
