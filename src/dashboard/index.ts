@@ -31,7 +31,7 @@ export type {
   ExecutorRates,
   ExecutorSnapshot,
 } from './monitor.js';
-export type { Latency } from './track.js';
+export type { Latency, Sample } from './track.js';
 
 /** Options of {@link createDashboard}. */
 export interface DashboardOptions {

@@ -30,10 +30,15 @@ export interface ExecutorRates {
 
 /** Counts over the last minute of watching. */
 export interface ExecutorMinute {
+  /** Calls, rejected ones included. */
   requests: number;
+  /** Calls whose `fn` produced a value. */
   successes: number;
+  /** Calls whose `fn` failed or timed out. */
   failures: number;
+  /** Calls the circuit refused, those answered from the cache included. */
   rejections: number;
+  /** Refused calls answered from the fallback cache. */
   fallbacks: number;
   /** Successes out of the calls that ran (successes + failures), as a fraction; null if none ran. */
   successRate: number | null;
@@ -41,7 +46,9 @@ export interface ExecutorMinute {
 
 /** One executor as the dashboard shows it. Times are in ms since the epoch. */
 export interface ExecutorSnapshot {
+  /** The executor's name, as given to `execute`. */
   name: string;
+  /** The circuit's state now. */
   state: CircuitState;
   /** When the circuit entered its state; null if it never changed. */
   since: number | null;
@@ -49,21 +56,36 @@ export interface ExecutorSnapshot {
   nextAttemptTime: number | null;
   /** The breaker's own counters since it was created (or reset). */
   totals: {
+    /** `totalRequests`. */
     requests: number;
+    /** `successfulRequests`. */
     successes: number;
+    /** `failedRequests`. */
     failures: number;
+    /** `rejectedRequests`. */
     rejections: number;
+    /** `consecutiveFailures`. */
     consecutiveFailures: number;
+    /** `consecutiveSuccesses` (in HALF_OPEN: the probes that succeeded). */
     consecutiveSuccesses: number;
+    /** `timesOpened`. */
     timesOpened: number;
+    /** `avgResponseTime`, in ms. */
     avgResponseTime: number;
   };
+  /** Per-second rates over the last 5 seconds; null while nobody watches. */
   rates: ExecutorRates | null;
+  /** Counts over the last minute of watching. */
   lastMinute: ExecutorMinute;
   /** Latency of the successful calls of the last minute of watching, in ms. */
   latency: Latency;
   /** The last failure seen while watching, as `'Name: message'`. */
-  lastError: { time: number; text: string } | null;
+  lastError: {
+    /** When it happened. */
+    time: number;
+    /** `'Name: message'`, cut to 200 characters. */
+    text: string;
+  } | null;
   /**
    * `[time, state]` changes over the last 15 minutes, oldest first; the first one may be older
    * (the state the strip starts in), and its time is null when the circuit never changed.
@@ -87,7 +109,14 @@ export interface DashboardSnapshot {
   /** The update interval, in ms. */
   interval: number;
   /** Spans the strip, the sparkline and the one-minute figures cover, in ms. */
-  spans: { strip: number; sparkline: number; minute: number };
+  spans: {
+    /** The state strip's: 15 minutes. */
+    strip: number;
+    /** The sparkline's: 5 minutes. */
+    sparkline: number;
+    /** The one-minute figures': 1 minute. */
+    minute: number;
+  };
   /** Every executor, in creation order. */
   executors: ExecutorSnapshot[];
 }
