@@ -15,8 +15,7 @@ import { Clients } from '../src/dashboard/clients.js';
 import { createDashboard, type Dashboard, type DashboardAction, type DashboardSnapshot } from '../src/dashboard/index.js';
 import { CONTENT_SECURITY_POLICY, page } from '../src/dashboard/page.js';
 import { LATENCY_BOUNDS, quantile, SPARK_MS, STRIP_MS, Track } from '../src/dashboard/track.js';
-
-const boom = () => Promise.reject(new Error('boom'));
+import { boom, zeroStats } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 const servers: http.Server[] = [];
@@ -98,24 +97,7 @@ async function get(url: string, init?: RequestInit): Promise<{ status: number; h
   return { status: r.status, headers: r.headers, body: await r.text() };
 }
 
-const stats = (over: Partial<CircuitBreakerStats> = {}): CircuitBreakerStats => ({
-  executorName: 'x',
-  state: CircuitState.CLOSED,
-  totalRequests: 0,
-  successfulRequests: 0,
-  failedRequests: 0,
-  rejectedRequests: 0,
-  consecutiveFailures: 0,
-  consecutiveSuccesses: 0,
-  timesOpened: 0,
-  timesClosed: 0,
-  lastStateChange: null,
-  lastFailureTime: null,
-  lastSuccessTime: null,
-  nextAttemptTime: null,
-  avgResponseTime: 0,
-  ...over,
-});
+const stats = (over: Partial<CircuitBreakerStats> = {}): CircuitBreakerStats => ({ ...zeroStats('x'), ...over });
 
 const waitFor = async (check: () => boolean, ms = 2_000): Promise<void> => {
   const until = Date.now() + ms;
