@@ -182,18 +182,32 @@ function drawSpark(refs, samples, t) {
   var svg = refs.spark;
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   var start = t - data.spans.sparkline;
-  var max = 0;
-  var pts = [];
+  // Per-interval counts jitter (a call lands in one second or the next): sum them in 5 s buckets.
+  var size = Math.max(5000, data.interval);
+  var buckets = [];
+  var lastEnd = null;
   samples.forEach(function (s) {
     if (s[0] <= start || s[1] <= 0) return;
-    var r = (s[2] * 1000) / s[1];
-    var f = (s[4] * 1000) / s[1];
-    if (r > max) max = r;
-    pts.push([s[0], r, f, s[1]]);
+    // A sample that does not start where the last one ended: nobody watched in between.
+    var gap = lastEnd !== null && s[0] - s[1] - lastEnd > data.interval;
+    lastEnd = s[0];
+    var key = Math.floor(s[0] / size);
+    var b = buckets.length ? buckets[buckets.length - 1] : null;
+    if (!b || b.key !== key || gap) buckets.push(b = { key: key, gap: gap, end: 0, ms: 0, req: 0, fail: 0 });
+    b.end = s[0];
+    b.ms += s[1];
+    b.req += s[2];
+    b.fail += s[4];
+  });
+  var max = 0;
+  buckets.forEach(function (b) {
+    b.r = (b.req * 1000) / b.ms;
+    b.f = (b.fail * 1000) / b.ms;
+    if (b.r > max) max = b.r;
   });
   refs.sparkMax.textContent = 'max ' + rate(max);
   if (max === 0) max = 1;
-  var req = [], fail = [], prev = null;
+  var req = [], fail = [];
   function flush() {
     if (req.length > 1) {
       svgEl('polyline', { 'class': 'req', points: req.join(' '), 'vector-effect': 'non-scaling-stroke' }, svg);
@@ -201,12 +215,11 @@ function drawSpark(refs, samples, t) {
     }
     req = []; fail = [];
   }
-  pts.forEach(function (p) {
-    if (prev !== null && p[0] - prev > 2.5 * p[3]) flush();
-    var x = (((p[0] - start) / data.spans.sparkline) * 300).toFixed(1);
-    req.push(x + ',' + (42 - (p[1] / max) * 40).toFixed(1));
-    fail.push(x + ',' + (42 - (p[2] / max) * 40).toFixed(1));
-    prev = p[0];
+  buckets.forEach(function (b) {
+    if (b.gap) flush();
+    var x = (((b.end - start) / data.spans.sparkline) * 300).toFixed(1);
+    req.push(x + ',' + (42 - (b.r / max) * 40).toFixed(1));
+    fail.push(x + ',' + (42 - (b.f / max) * 40).toFixed(1));
   });
   flush();
 }
