@@ -2,8 +2,8 @@ import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 /**
- * The optional entries (src/observability/, src/redis/) reach the core through its public
- * surface, `import ... from '../index.js'`. Bundled, each would carry its own copy of the
+ * The optional entries (src/observability/, src/redis/, src/dashboard/) reach the core through
+ * its public surface, `import ... from '../index.js'`. Bundled, each would carry its own copy of the
  * core, and with it its own default registry, different from the one the app's
  * `import 'executor-circuit-breaker'` uses. So that import stays an import of the built core
  * file, which sits beside every entry in the flat dist/: `./index.js` in the ESM build,
@@ -26,6 +26,7 @@ export default defineConfig({
     opentelemetry: 'src/observability/opentelemetry.ts',
     health: 'src/observability/health.ts',
     redis: 'src/redis/share.ts',
+    dashboard: 'src/dashboard/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { QUICK, SETTINGS, fmtNs, fmtRatio, machine, median, runScenario, table, timingTable, wrap } from './harness.mjs';
 import { loadBefore, loadCockatiel, loadOpossum, loadOurs } from './load.mjs';
 import * as composition from './scenarios/composition.mjs';
+import * as dashboard from './scenarios/dashboard.mjs';
 import * as failure from './scenarios/failure.mjs';
 import * as rejection from './scenarios/rejection.mjs';
 import * as signal from './scenarios/signal.mjs';
@@ -64,7 +65,7 @@ console.log(wrap(
 // ---- scenarios 1-4: timed, in process ------------------------------------------------------
 
 const timed = {};
-for (const [key, scenario] of Object.entries({ success, composition, failure, rejection, signal })) {
+for (const [key, scenario] of Object.entries({ success, composition, dashboard, failure, rejection, signal })) {
   const s = await scenario.setup(libs);
   const results = await runScenario(s.contenders);
   const problem = s.check?.() ?? null;
@@ -73,6 +74,11 @@ for (const [key, scenario] of Object.entries({ success, composition, failure, re
   console.log(`\n${scenario.title}\n${wrap(scenario.note)}\n`);
   console.log(timingTable(results));
   if (problem) console.log(`WARNING: ${problem}: this scenario's numbers do not measure what they should`);
+  if (key === 'dashboard') {
+    const by = (id) => results.find((r) => r.id === id);
+    const vs = (id) => `${fmtNs(by(id).overhead - by('none').overhead)} ns (${fmtRatio(by(id).overhead, by('none').overhead)})`;
+    console.log(`\nadded to the success path's overhead: no page open ${vs('idle')}, one page open ${vs('watched')}`);
+  }
 }
 
 // ---- scenario 5: timers with 10,000 calls in flight ----------------------------------------------
@@ -195,6 +201,7 @@ overheadTarget('aim', 'success overhead <= cockatiel breaker alone', 'success', 
 overheadTarget('target', 'rejection (cache off) <= 1/10 of opossum open', 'rejection', 'ours', 'opossum', 1 / 10);
 overheadTarget('target', 'rejection (cache on) <= 1/10 of opossum open + fallback', 'rejection', 'ours-cache', 'opossum-fb', 1 / 10);
 overheadTarget('target', 'failure overhead <= 1/2 of cockatiel breaker', 'failure', 'ours', 'cockatiel', 1 / 2);
+overheadTarget('target', 'success, dashboard attached, no page: <= 1.1x no dashboard', 'dashboard', 'idle', 'none', 1.1);
 {
   const mine = timers.inflight.filter((r) => r.label.startsWith('ours'));
   const ok = mine.every(

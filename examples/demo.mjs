@@ -5,6 +5,11 @@
 // Two executors, 'notion' (reads) and 'slack' (writes), call a flaky service that this
 // script starts and breaks on purpose. Timings are shortened so the whole story takes a few
 // seconds; real defaults are in the README / DEFAULT_CONFIG.
+//
+//   npm run demo -- --dashboard
+//
+// also serves the live dashboard on 127.0.0.1 (its address is printed first), and after the
+// story keeps the outage going, the service cycling up, down and slow, until Ctrl-C.
 
 import * as circuitBreaker from 'executor-circuit-breaker';
 import { startFlakyService } from './flaky-service.mjs';
@@ -80,6 +85,7 @@ function endPhase() {
 // ---- the calls --------------------------------------------------------------------------
 
 const service = await startFlakyService({ slowMs: 3 * TIMINGS.requestTimeout });
+const dashboard = process.argv.includes('--dashboard') ? await startDashboard() : null;
 
 circuitBreaker.configure('notion', TIMINGS);
 // Slack calls are writes. With the cache on, a rejected post would "succeed" with the
@@ -184,8 +190,54 @@ endPhase();
 console.log();
 console.log(circuitBreaker.formatStats(circuitBreaker.getStats('notion')));
 
+if (dashboard) await keepOutageGoing();
+
 // Clean up: remove breakers, listeners and timers, and stop the server. Nothing is left
 // that keeps the event loop alive, so the process exits on its own (no process.exit).
 circuitBreaker.destroy();
 await service.close();
 log('done');
+
+// ---- with --dashboard -------------------------------------------------------------------
+
+async function startDashboard() {
+  const { createDashboard } = await import('executor-circuit-breaker/dashboard');
+  const http = await import('node:http');
+  const handler = createDashboard({ title: 'Circuit breakers: demo' });
+  const server = http.createServer(handler);
+  await new Promise((resolve) => server.listen(Number(process.env.DASHBOARD_PORT) || 0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  console.log(`dashboard: ${url}`);
+  return { url, handler, server };
+}
+
+// The service cycles up, down and slow while both executors keep calling it, until Ctrl-C.
+async function keepOutageGoing() {
+  heading(`5. The outage goes on: watch it at ${dashboard.url} (Ctrl-C to stop)`);
+  let stopped = false;
+  const stop = new Promise((resolve) =>
+    process.once('SIGINT', () => {
+      stopped = true;
+      resolve();
+    }),
+  );
+  const cycle = [
+    ['up', 20_000],
+    ['down', 12_000],
+    ['slow', 8_000],
+  ];
+  for (let i = 0; !stopped; i++) {
+    const [mode, ms] = cycle[i % cycle.length];
+    service.setMode(mode);
+    log(`    service ${mode} for ${ms / 1000}s`);
+    const until = Date.now() + ms;
+    while (!stopped && Date.now() < until) {
+      await Promise.all([readPages(), postMessage('heartbeat')]);
+      await Promise.race([sleep(250), stop]);
+    }
+  }
+  console.log();
+  dashboard.handler.close();
+  dashboard.server.closeAllConnections();
+  await new Promise((resolve) => dashboard.server.close(resolve));
+}

@@ -4,7 +4,7 @@
  * examples import the built package, so they need dist/ (npm run build). They run in
  * parallel, each in its own process.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,7 @@ const EXAMPLES: Record<string, { lines: string[]; checks: number }> = {
 const runs = new Map<string, Run>();
 
 beforeAll(async () => {
-  const dist = ['index.js', 'prometheus.js', 'opentelemetry.js', 'health.js'].map((f) => join(root, 'dist', f));
+  const dist = ['index.js', 'prometheus.js', 'opentelemetry.js', 'health.js', 'dashboard.js'].map((f) => join(root, 'dist', f));
   for (let waited = 0; waited < 15_000 && !dist.every((f) => existsSync(f)); waited += 250) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -109,4 +109,30 @@ describe('examples/', () => {
     expect(stdout).toMatch(/notion: HALF_OPEN -> CLOSED/);
     expect(stdout.trim().split('\n').pop()).toMatch(/\] done$/);
   });
+
+  it('npm run demo -- --dashboard prints the dashboard\'s address on 127.0.0.1, keeps the outage going, and stops on Ctrl-C', async () => {
+    const child = spawn(process.execPath, [join('examples', 'demo.mjs'), '--dashboard'], { cwd: root });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const until = Date.now() + 20_000;
+      while (!/The outage goes on/.test(stdout) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const url = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout)?.[1];
+      expect(url, stdout).toBeDefined();
+      expect(stdout).toContain(`watch it at ${url}`);
+      const page = await fetch(url!);
+      expect(page.status).toBe(200);
+      const snapshot = (await (await fetch(`${url}snapshot`)).json()) as { executors: { name: string; totals: { requests: number } }[] };
+      expect(snapshot.executors.map((x) => x.name)).toEqual(['notion', 'slack']);
+      const before = snapshot.executors[0]!.totals.requests;
+      await new Promise((r) => setTimeout(r, 600));
+      const after = (await (await fetch(`${url}snapshot`)).json()) as typeof snapshot;
+      expect(after.executors[0]!.totals.requests).toBeGreaterThan(before);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(stdout.trim().split('\n').pop()).toMatch(/\] done$/);
+  }, 30_000);
 });

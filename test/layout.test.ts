@@ -1,7 +1,7 @@
 /**
  * The shape of src/ that the README's "Where things are" describes: no import circles, and
- * the optional entries (src/observability/, src/redis/) reach the core only through its
- * public surface, src/index.ts, which the build keeps as an import of the built core.
+ * the optional entries (src/observability/, src/redis/, src/dashboard/) reach the core only
+ * through its public surface, src/index.ts, which the build keeps as an import of the built core.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

@@ -23,7 +23,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-const ENTRIES = ['index', 'prometheus', 'opentelemetry', 'health'];
+const ENTRIES = ['index', 'prometheus', 'opentelemetry', 'health', 'dashboard'];
 const BUILT = [...ENTRIES, 'redis'].flatMap((e) => [`${e}.js`, `${e}.cjs`, `${e}.d.ts`, `${e}.d.cts`]);
 /** Optional peers and tooling, linked into the scratch project for the second half. */
 const LINKED = [
@@ -84,12 +84,13 @@ async function pack(): Promise<{ file: string; files: string[] }> {
 // What runs in the scratch project
 // ---------------------------------------------------------------------------------------
 
-/** Without the optional peers: the core and the health entry work; the metrics entries say what is missing. */
+/** Without the optional peers: the core, health and dashboard entries work; the metrics entries say what is missing. */
 const ESM_WITHOUT_PEERS = `
 const out = {};
 const before = { globals: Object.keys(globalThis).sort(), resources: process.getActiveResourcesInfo().length };
 const circuitBreaker = await import('executor-circuit-breaker');
 const health = await import('executor-circuit-breaker/health');
+const dashboard = await import('executor-circuit-breaker/dashboard');
 // Importing has no side effect: no global, no handle, no timer (package.json says sideEffects: false).
 out.sideEffects = {
   globals: Object.keys(globalThis).sort().filter((k) => !before.globals.includes(k)),
@@ -97,6 +98,9 @@ out.sideEffects = {
 };
 circuitBreaker.openCircuit('notion');
 out.health = health.healthCheck();
+const board = dashboard.createDashboard();
+out.dashboard = board.snapshot().executors.map((x) => [x.name, x.state]);
+board.close();
 for (const entry of ['prometheus', 'opentelemetry']) {
   try {
     await import('executor-circuit-breaker/' + entry);
@@ -112,9 +116,13 @@ const CJS_WITHOUT_PEERS = `
 const out = {};
 const circuitBreaker = require('executor-circuit-breaker');
 const health = require('executor-circuit-breaker/health');
+const dashboard = require('executor-circuit-breaker/dashboard');
 out.loaded = Object.keys(require.cache).filter((f) => /prom-client|@opentelemetry/.test(f));
 circuitBreaker.openCircuit('notion');
 out.health = health.healthCheck();
+const board = dashboard.createDashboard();
+out.dashboard = board.snapshot().executors.map((x) => [x.name, x.state]);
+board.close();
 for (const entry of ['prometheus', 'opentelemetry']) {
   try {
     require('executor-circuit-breaker/' + entry);
@@ -177,7 +185,7 @@ import * as promClient from 'prom-client';
 import * as sdk from '@opentelemetry/sdk-metrics';
 ${SCENARIO}
 const out = await scenario({ circuitBreaker, prometheus, opentelemetry, health, promClient, sdk });
-out.resolved = ['', '/prometheus', '/opentelemetry', '/health'].map((e) => import.meta.resolve('executor-circuit-breaker' + e));
+out.resolved = ['', '/prometheus', '/opentelemetry', '/health', '/dashboard'].map((e) => import.meta.resolve('executor-circuit-breaker' + e));
 console.log(JSON.stringify(out));
 `;
 
@@ -191,7 +199,7 @@ scenario({
   promClient: require('prom-client'),
   sdk: require('@opentelemetry/sdk-metrics'),
 }).then((out) => {
-  out.resolved = ['', '/prometheus', '/opentelemetry', '/health'].map((e) => require.resolve('executor-circuit-breaker' + e));
+  out.resolved = ['', '/prometheus', '/opentelemetry', '/health', '/dashboard'].map((e) => require.resolve('executor-circuit-breaker' + e));
   console.log(JSON.stringify(out));
 });
 `;
@@ -207,6 +215,7 @@ import { CircuitState, createRegistry, type CircuitBreakerStats } from 'executor
 import { registerPrometheusMetrics, type PrometheusMetrics } from 'executor-circuit-breaker/prometheus';
 import { registerOpenTelemetryMetrics, type OpenTelemetryMetrics, type Outcome } from 'executor-circuit-breaker/opentelemetry';
 import { createHealthHandler, healthCheck, type CircuitBreakerHealth, type HealthCheckResult } from 'executor-circuit-breaker/health';
+import { createDashboard, type Dashboard, type DashboardAction, type DashboardSnapshot } from 'executor-circuit-breaker/dashboard';
 
 const breakers = createRegistry();
 const prom: PrometheusMetrics = registerPrometheusMetrics({ registry: new Registry(), breakers });
@@ -224,7 +233,16 @@ http.createServer(createHealthHandler());
 express().get('/health', createHealthHandler({ breakers })).use('/h', createHealthHandler());
 prom.detach();
 otel.detach();
+const dashboard: Dashboard = createDashboard({ breakers, controls: { authorize: (req) => req.headers.host === 'ops' } });
+express().use('/ops/breakers', dashboard);
+http.createServer(createDashboard());
+const snapshot: DashboardSnapshot = dashboard.snapshot();
+const next: number | null = snapshot.executors[0]?.nextAttemptTime ?? null;
+dashboard.on('action', (a: DashboardAction) => console.log(a.action, a.executorName, a.allowed));
+dashboard.close();
 
+// @ts-expect-error: the interval is a number of ms
+createDashboard({ interval: '1s' });
 // @ts-expect-error: a prefix is a string
 registerPrometheusMetrics({ prefix: 1 });
 // @ts-expect-error: not an option
@@ -233,7 +251,7 @@ healthCheck({ registry: breakers });
 const notFound: 404 = result.statusCode;
 // @ts-expect-error: not an outcome
 const wrong: Outcome = 'error';
-export { outcome, status, state, stats, notFound, wrong };
+export { outcome, status, state, stats, notFound, wrong, next };
 `;
 
 const CTS_CHECK = `
@@ -241,8 +259,10 @@ import circuitBreaker = require('executor-circuit-breaker');
 import prometheus = require('executor-circuit-breaker/prometheus');
 import opentelemetry = require('executor-circuit-breaker/opentelemetry');
 import health = require('executor-circuit-breaker/health');
+import dashboard = require('executor-circuit-breaker/dashboard');
 
 const breakers = circuitBreaker.createRegistry();
+dashboard.createDashboard({ breakers }).close();
 prometheus.registerPrometheusMetrics({ breakers }).detach();
 opentelemetry.registerOpenTelemetryMetrics({ breakers }).detach();
 const code: 200 | 503 = health.healthCheck({ breakers }).statusCode;
@@ -350,7 +370,15 @@ describe('the packed tarball', () => {
   it('@arethetypeswrong/cli finds no problem in any entry point (node10, node16 CJS and ESM, bundler)', () => {
     expect(attw.problems).toEqual([]);
     expect(attw.code).toBe(0);
-    expect(attw.entrypoints.sort()).toEqual(['.', './health', './opentelemetry', './package.json', './prometheus', './redis']);
+    expect(attw.entrypoints.sort()).toEqual([
+      '.',
+      './dashboard',
+      './health',
+      './opentelemetry',
+      './package.json',
+      './prometheus',
+      './redis',
+    ]);
   });
 });
 
@@ -365,7 +393,7 @@ describe('the core entry never loads the optional peers', () => {
   });
 
   it('the integration entries reach the core through ./index.js (./index.cjs) and do not carry a copy of it', () => {
-    for (const entry of ['prometheus', 'opentelemetry', 'health', 'redis']) {
+    for (const entry of ['prometheus', 'opentelemetry', 'health', 'redis', 'dashboard']) {
       const esm = readFileSync(join(installed, 'dist', `${entry}.js`), 'utf8');
       const cjs = readFileSync(join(installed, 'dist', `${entry}.cjs`), 'utf8');
       expect(esm).toMatch(/from "\.\/index\.js"/);
@@ -380,7 +408,7 @@ describe('the core entry never loads the optional peers', () => {
     }
   });
 
-  it('without the peers installed, the core and health work from ESM and CJS; the metrics entries name the missing peer', () => {
+  it('without the peers installed, the core, health and dashboard work from ESM and CJS; the metrics entries name the missing peer', () => {
     const expectedHealth = {
       statusCode: 503,
       body: {
@@ -392,6 +420,9 @@ describe('the core entry never loads the optional peers', () => {
     };
     expect(without.esm.health).toEqual(expectedHealth);
     expect(without.cjs.health).toEqual(expectedHealth);
+    // The dashboard sees the app's own breakers: it carries no copy of the core.
+    expect(without.esm.dashboard).toEqual([['notion', 'OPEN']]);
+    expect(without.cjs.dashboard).toEqual([['notion', 'OPEN']]);
     expect(without.esm.prometheus).toBe('ERR_MODULE_NOT_FOUND prom-client');
     expect(without.esm.opentelemetry).toBe('ERR_MODULE_NOT_FOUND @opentelemetry/api');
     expect(without.cjs.prometheus).toBe('MODULE_NOT_FOUND prom-client');
@@ -399,7 +430,7 @@ describe('the core entry never loads the optional peers', () => {
     expect(without.cjs.loaded).toEqual([]);
   });
 
-  it('importing the core and health has no side effect (package.json says sideEffects: false)', () => {
+  it('importing the core, health and dashboard has no side effect (package.json says sideEffects: false)', () => {
     expect(pkg.sideEffects).toBe(false);
     expect(without.esm.sideEffects).toEqual({ globals: [], resources: 0 });
   });
@@ -409,7 +440,7 @@ describe.each(['esm', 'cjs'] as const)('installed, with the peers, from plain %s
   it('resolves each entry point to its own build', () => {
     const ext = kind === 'esm' ? 'js' : 'cjs';
     const resolved = (withPeers[kind].resolved as string[]).map((p) => p.replaceAll('\\', '/'));
-    expect(resolved).toHaveLength(4);
+    expect(resolved).toHaveLength(5);
     ENTRIES.forEach((entry, i) => {
       expect(resolved[i]).toMatch(new RegExp(`/node_modules/executor-circuit-breaker/dist/${entry}\\.${ext}$`));
     });

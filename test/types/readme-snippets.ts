@@ -35,3 +35,9 @@ declare const message: { channel: string; text: string };
   await breakers.execute('slack', () => slack.chat.postMessage(message));
   breakers.destroy();
 }
+
+import http from 'node:http';
+import { createDashboard } from 'executor-circuit-breaker/dashboard';
+
+const dashboard = createDashboard(); // the module functions' breakers
+http.createServer(dashboard).listen(9091, '127.0.0.1'); // or Express: app.use('/ops/breakers', dashboard)
