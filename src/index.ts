@@ -28,6 +28,7 @@ import type {
 
 export { DEFAULT_CONFIG } from './core/config.js';
 export { CircuitOpenError, TimeoutError } from './core/errors.js';
+export { ResultFailureError } from './policies/outcome.js';
 export { createRegistry, type CircuitBreakerRegistry } from './core/registry.js';
 export {
   CircuitState,

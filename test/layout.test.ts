@@ -70,17 +70,26 @@ describe('src/ layout', () => {
     expect(cycles(circular)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
   });
 
-  it('the core imports nothing from the optional entries, nor the public index', () => {
+  it('the core imports nothing from the optional entries, nor the public index; only its policies', () => {
     for (const [file, targets] of graph) {
       if (!file.startsWith('core/')) continue;
-      expect(targets.filter((t) => !t.startsWith('core/')), file).toEqual([]);
+      expect(targets.filter((t) => !t.startsWith('core/') && !t.startsWith('policies/')), file).toEqual([]);
+    }
+  });
+
+  it('the policies are part of the core: they import only core/ and policies/ files', () => {
+    const policies = [...graph.keys()].filter((file) => file.startsWith('policies/'));
+    expect(policies.length).toBeGreaterThan(0);
+    for (const file of policies) {
+      const targets = graph.get(file)!;
+      expect(targets.filter((t) => !t.startsWith('core/') && !t.startsWith('policies/')), file).toEqual([]);
     }
   });
 
   it('each optional entry reaches the core only through src/index.ts, and no entry folder imports another', () => {
     for (const [file, targets] of graph) {
       const folder = file.split('/')[0]!;
-      if (file === 'index.ts' || folder === 'core') continue;
+      if (file === 'index.ts' || folder === 'core' || folder === 'policies') continue;
       for (const target of targets) {
         const ok = target === 'index.ts' || target.startsWith(`${folder}/`);
         expect(ok, `${file} imports ${target}`).toBe(true);

@@ -15,6 +15,9 @@ import {
   type ProbeGate,
 } from './types.js';
 import { FailureWindow } from './window.js';
+import { countsAsFailure, isBadResult, ResultFailureError } from '../policies/outcome.js';
+import { openPeriod, requestedPause } from '../policies/open-period.js';
+import { RateWindow, SlowWatch, wantsRates } from '../policies/rate-window.js';
 
 /** What a breaker takes from its registry. */
 export interface BreakerHost {
@@ -43,6 +46,11 @@ type Phase =
     };
 
 const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
+
+// What ending a call's slow watch found (shared, so ending one allocates nothing).
+const SEEN_SLOW = Object.freeze({ seen: true, slow: true });
+const UNSEEN_SLOW = Object.freeze({ seen: false, slow: true });
+const UNSEEN_FAST = Object.freeze({ seen: false, slow: false });
 
 /** A breaker that was destroyed reports to nobody. */
 const DETACHED = new Events();
@@ -78,7 +86,11 @@ export class Breaker {
   // only ever sees synchronous calls never needs deadlines.
   #window: FailureWindow | null = null;
   #cache: FallbackCache | null = null;
-  #deadlines: DeadlineQueue<Call> | null = null;
+  #deadlines: DeadlineQueue<Call | SlowWatch<Call>> | null = null;
+  /** The failure-rate and slow-call tallies; only while a rate rule is on. */
+  #rates: RateWindow | null = null;
+  /** Reopenings from HALF_OPEN since the circuit last closed: how much the open period has grown. */
+  #reopenings = 0;
   /** The last fn run and whether it takes the signal: a stable fn is inspected once. */
   #lastFn: Function | null = null;
   #lastWantsSignal = false;
@@ -98,6 +110,7 @@ export class Breaker {
     this.#now = host.now;
     this.#host = host;
     this.#events = host.events;
+    if (wantsRates(config)) this.#rates = new RateWindow(config.failureWindow);
   }
 
   /** The configuration in force (frozen; replaced, never changed, by {@link Breaker.configure}). */
@@ -112,6 +125,9 @@ export class Breaker {
     this.#window?.resize(config.failureThreshold, config.failureWindow, this.#now());
     if (!config.cacheFallback) this.#cache = null;
     else this.#cache?.resize(config.fallbackMaxEntries);
+    // A new span starts the rate window afresh: its buckets are cut to the old one.
+    if (!wantsRates(config)) this.#rates = null;
+    else if (this.#rates?.span !== config.failureWindow) this.#rates = new RateWindow(config.failureWindow);
   }
 
   /** Runs `fn` if the circuit admits it; `fn` and options are already validated. */
@@ -119,6 +135,7 @@ export class Breaker {
     fn: (signal?: AbortSignal) => unknown,
     cacheKey: string | undefined,
     callerSignal: AbortSignal | undefined,
+    callTimeout?: number,
   ): Promise<ExecutionResult<unknown>> {
     const now = this.#now();
     let phase = this.#phase;
@@ -136,7 +153,7 @@ export class Breaker {
         phase.probes++;
       }
     }
-    const timeout = this.#config.requestTimeout;
+    const timeout = callTimeout === undefined ? this.#config.requestTimeout : callTimeout;
     const call = new Call(this.#generation, now, timeout === Infinity ? 0 : timeout, phase.kind, cacheKey);
     if (gate !== null) call.gate = gate;
     if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
@@ -154,6 +171,7 @@ export class Breaker {
     }
     const pending = pendingOf(value);
     if (pending === null) return Promise.resolve(this.#settle(call, true, value));
+    if (this.#config.slowCallDuration !== Infinity && phase.kind === CircuitState.CLOSED) this.#watchSlow(call, now);
 
     if (timeout === Infinity && callerSignal === undefined) {
       // Nothing can settle the call early, so fn's own promise carries the result.
@@ -164,7 +182,7 @@ export class Breaker {
     }
     const result = call.result();
     if (timeout !== Infinity) {
-      (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now))).add(call);
+      this.#queue().add(call);
     }
     if (callerSignal !== undefined) {
       const listener = (): void => this.#onCallerAbort(call);
@@ -225,8 +243,10 @@ export class Breaker {
 
   /** Forces CLOSED and forgets the failures in the window. */
   close(): void {
-    if (this.#phase.kind === CircuitState.CLOSED) this.#window?.clear();
-    else this.#transition(CLOSED_PHASE, this.#now());
+    if (this.#phase.kind === CircuitState.CLOSED) {
+      this.#window?.clear();
+      this.#rates?.clear();
+    } else this.#transition(CLOSED_PHASE, this.#now());
   }
 
   /** Back to the initial state: CLOSED, every counter zero, cache empty; configuration kept. */
@@ -236,6 +256,8 @@ export class Breaker {
     this.#phase = CLOSED_PHASE;
     this.#generation++;
     this.#window?.clear();
+    this.#rates?.clear();
+    this.#reopenings = 0;
     this.#cache = null;
     this.#counters = new Counters();
     // Whoever watches for the circuit to close learns that it did.
@@ -254,6 +276,45 @@ export class Breaker {
     this.#generation++;
     this.#phase = CLOSED_PHASE;
     this.#events = DETACHED;
+  }
+
+  /** The executor's deadline queue: calls' timeouts and the moments watched calls become slow. */
+  #queue(): DeadlineQueue<Call | SlowWatch<Call>> {
+    return (this.#deadlines ??= new DeadlineQueue<Call | SlowWatch<Call>>(this.#now, this.#host.arming, (entry, now) =>
+      entry instanceof SlowWatch ? this.#onSlow(entry.call, now) : this.#expire(entry, now),
+    ));
+  }
+
+  /** Watches a running call admitted while CLOSED, to count it slow once it runs slowCallDuration. */
+  #watchSlow(call: Call, now: number): void {
+    call.watch = new SlowWatch(call, now + this.#config.slowCallDuration);
+    this.#queue().add(call.watch);
+  }
+
+  /** A watched call is still running at slowCallDuration: it counts as slow from now on. */
+  #onSlow(call: Call, now: number): void {
+    const rates = this.#rates;
+    if (rates === null || call.generation !== this.#generation || this.#phase.kind !== CircuitState.CLOSED) return;
+    rates.markSlow(now);
+    if (rates.trips(this.#config)) this.#tripOpen(now, null);
+  }
+
+  /**
+   * Ends the slow watch of a call that settled: whether it was already seen as slow, and
+   * whether it ran slowCallDuration or more.
+   */
+  #endWatch(watch: SlowWatch<Call>, now: number): { seen: boolean; slow: boolean } {
+    if (watch.done) return SEEN_SLOW;
+    this.#deadlines!.settle(watch);
+    return now >= watch.deadline ? UNSEEN_SLOW : UNSEEN_FAST;
+  }
+
+  /** Tallies a call of the current CLOSED period in the rate window; opens if a rate rule says so. */
+  #rate(call: Call, failed: boolean, now: number): boolean {
+    const rates = this.#rates!;
+    const watched = call.watch === null ? UNSEEN_FAST : this.#endWatch(call.watch, now);
+    rates.complete(now, failed, watched.seen, watched.slow);
+    return rates.trips(this.#config);
   }
 
   /** Decides whether `fn` takes the signal and remembers the answer for the next call. */
@@ -297,7 +358,7 @@ export class Breaker {
     const error = new TimeoutError(this.name, call.timeout);
     call.controller?.abort(error);
     call.detach();
-    call.resolve!(this.#settle(call, false, error, now));
+    call.resolve!(this.#settle(call, false, error, now, true));
   }
 
   #onCallerAbort(call: Call): void {
@@ -309,37 +370,73 @@ export class Breaker {
     call.resolve!(this.#abandon(call, reason, true));
   }
 
-  /** Accounts for a call's outcome and returns its result. */
-  #settle(call: Call, ok: boolean, payload: unknown, now = this.#now()): ExecutionResult<unknown> {
+  /**
+   * Accounts for a call's outcome and returns its result. `timedOut`: the payload is the
+   * breaker's own TimeoutError, which no predicate is asked about.
+   */
+  #settle(call: Call, ok: boolean, payload: unknown, now = this.#now(), timedOut = false): ExecutionResult<unknown> {
     const time = now > call.start ? now - call.start : 0;
     if (call.gate !== null) call.releaseGate();
-    if (ok) {
+    const judge = this.#config.isResultFailure;
+    if (ok && (judge === undefined || !isBadResult(judge, payload))) {
       this.#counters.succeeded(now, time, call.generation === this.#generation);
       if (this.#config.cacheFallback) {
         (this.#cache ??= new FallbackCache(this.#config.fallbackMaxEntries)).store(call.cacheKey, payload, now);
       }
       this.#events.emit('request:success', this.name, time);
       // Checked after the event: a listener may have moved the circuit on.
-      const phase = this.#phase;
-      if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) {
-        phase.probes--;
-        if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
-      }
+      this.#healthy(call, now);
       return success(payload, false, call.admittedIn, time);
     }
+    let counted = true;
+    if (ok) payload = new ResultFailureError(payload);
+    else if (!timedOut && this.#config.isFailure !== undefined) counted = countsAsFailure(this.#config.isFailure, payload);
     const error = toError(payload);
+    if (!counted) {
+      this.#counters.ignoredFailure(time);
+      this.#events.emit('request:failure', this.name, error);
+      this.#healthy(call, now);
+      return failure(error, false, call.admittedIn, time);
+    }
     this.#counters.failedAfter(now, time, call.generation === this.#generation);
     this.#events.emit('request:failure', this.name, error);
     if (call.generation === this.#generation) {
       const phase = this.#phase;
-      if (
-        phase.kind === CircuitState.HALF_OPEN ||
-        (this.#window ??= new FailureWindow(this.#config.failureThreshold, this.#config.failureWindow)).record(now)
-      ) {
-        this.#tripOpen(now);
+      const config = this.#config;
+      const pause = timedOut || config.retryAfter === undefined ? null : requestedPause(config, payload, now);
+      if (phase.kind === CircuitState.HALF_OPEN) this.#tripOpen(now, pause);
+      else {
+        // Every rule tallies the failure, then any of them may open.
+        const byCount =
+          config.failureThreshold !== Infinity &&
+          (this.#window ??= new FailureWindow(config.failureThreshold, config.failureWindow)).record(now);
+        let byRate = false;
+        if (this.#rates !== null) byRate = this.#rate(call, true, now);
+        else if (call.watch !== null) this.#endWatch(call.watch, now);
+        if (byCount || byRate || pause !== null) this.#tripOpen(now, pause);
+      }
+    } else if (call.watch !== null) this.#endWatch(call.watch, now);
+    return failure(error, false, call.admittedIn, time);
+  }
+
+  /**
+   * A healthy answer (a success, or a failure `isFailure` does not count) of a call that
+   * settled. Checked after the call's event: a listener may have moved the circuit on.
+   */
+  #healthy(call: Call, now: number): void {
+    const phase = this.#phase;
+    if (call.generation === this.#generation) {
+      if (phase.kind === CircuitState.HALF_OPEN) {
+        phase.probes--;
+        if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
+        return;
+      }
+      if (this.#rates !== null && phase.kind === CircuitState.CLOSED) {
+        if (this.#rate(call, false, now)) this.#tripOpen(now, null);
+        return;
       }
     }
-    return failure(error, false, call.admittedIn, time);
+    if (call.watch !== null) this.#endWatch(call.watch, now);
   }
 
   /** The caller gave up on the call: a failed request, but not the service's failure. */
@@ -347,6 +444,7 @@ export class Breaker {
     const now = this.#now();
     const time = ran && now > call.start ? now - call.start : 0;
     if (call.gate !== null) call.releaseGate();
+    if (call.watch !== null) this.#endWatch(call.watch, now);
     this.#counters.abandoned(time, ran);
     const phase = this.#phase;
     if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
@@ -355,8 +453,11 @@ export class Breaker {
     return failure(error, false, call.admittedIn, time);
   }
 
-  #tripOpen(now: number): void {
-    this.#transition({ kind: CircuitState.OPEN, until: now + this.#config.resetTimeout, rejection: null }, now);
+  /** Opens on the rules; `pause`: the ms the service asked for, in place of the open period. */
+  #tripOpen(now: number, pause: number | null): void {
+    if (this.#phase.kind === CircuitState.HALF_OPEN) this.#reopenings++;
+    const period = pause ?? openPeriod(this.#config, this.#reopenings);
+    this.#transition({ kind: CircuitState.OPEN, until: now + period, rejection: null }, now);
   }
 
   /** OPEN on its own timer becomes HALF_OPEN once its time has come. */
@@ -392,6 +493,8 @@ export class Breaker {
       case CircuitState.CLOSED:
         this.#counters.timesClosed++;
         this.#window?.clear();
+        this.#rates?.clear();
+        this.#reopenings = 0;
         this.#announce('circuit:closed');
         break;
       default:

@@ -2,6 +2,7 @@
  * One call's bookkeeping and the shapes of its result, kept apart from the state machine.
  * One `Call` is made per admitted call, so it is kept small.
  */
+import type { SlowWatch } from '../policies/rate-window.js';
 import type { Deadline } from './timeout.js';
 import type { CircuitState, ExecutionResult, ProbeGate } from './types.js';
 
@@ -23,6 +24,8 @@ export class Call implements Deadline {
   link: CallerLink | null = null;
   /** The gate that granted this call as a probe, until the grant is handed back. */
   gate: ProbeGate | null = null;
+  /** When the slow-call rule watches this call: the moment it becomes slow. */
+  watch: SlowWatch<Call> | null = null;
 
   constructor(
     readonly generation: number,

@@ -10,6 +10,12 @@ export const DEFAULT_CONFIG: Readonly<CircuitBreakerConfig> = Object.freeze({
   cacheFallback: true,
   fallbackMaxAge: 5 * 60 * 1000,
   fallbackMaxEntries: 100,
+  minimumRequests: 10,
+  slowCallDuration: Infinity,
+  slowCallRateThreshold: 1,
+  resetTimeoutMultiplier: 1,
+  maxResetTimeout: 10 * 60 * 1000,
+  resetTimeoutJitter: 0,
 });
 
 /** The longest delay `setTimeout` honours; longer ones fire at once. */
@@ -27,8 +33,8 @@ const timeout: Rule = (v) =>
     ? null
     : `a number of ms above 0 and at most ${MAX_DELAY}, or Infinity for no timeout`;
 
-const numberRules: Record<Exclude<keyof CircuitBreakerConfig, 'cacheFallback'>, Rule> = {
-  failureThreshold: positiveInteger,
+const numberRules: Partial<Record<keyof CircuitBreakerConfig, Rule>> = {
+  failureThreshold: (v) => (v === Infinity || positiveInteger(v) === null ? null : 'a positive integer, or Infinity for no count rule'),
   // The window and the cache age are compared with the clock, never handed to a timer.
   failureWindow: positiveSpan,
   resetTimeout: delay,
@@ -37,6 +43,44 @@ const numberRules: Record<Exclude<keyof CircuitBreakerConfig, 'cacheFallback'>, 
   fallbackMaxAge: positiveSpan,
   fallbackMaxEntries: positiveInteger,
 };
+
+// The keys of the outcome and opening policies (src/policies/): numbers that are always
+// set, and optional keys that `undefined` turns off again.
+const share: Rule = (v) => (v > 0 && v <= 1 ? null : 'a number above 0 and at most 1');
+const policyRules: Partial<Record<keyof CircuitBreakerConfig, Rule>> = {
+  minimumRequests: positiveInteger,
+  slowCallDuration: (v) =>
+    v === Infinity || (v > 0 && v <= MAX_DELAY)
+      ? null
+      : `a number of ms above 0 and at most ${MAX_DELAY}, or Infinity for no slow-call rule`,
+  slowCallRateThreshold: share,
+  resetTimeoutMultiplier: (v) => (v >= 1 && Number.isFinite(v) ? null : 'a finite number of at least 1'),
+  maxResetTimeout: delay,
+  resetTimeoutJitter: (v) => (v >= 0 && v < 1 ? null : 'a number from 0 up to (not including) 1'),
+  failureRateThreshold: share,
+};
+const OPTIONAL_NUMBERS = new Set(['failureRateThreshold']);
+const PREDICATES = new Set(['isFailure', 'isResultFailure', 'retryAfter']);
+const KNOWN_KEYS = [...Object.keys(DEFAULT_CONFIG), ...PREDICATES, ...OPTIONAL_NUMBERS].join(', ');
+
+/** Checks one policy key; false if `key` is not one. */
+function validatePolicyKey(key: string, value: unknown, where: string, clean: Record<string, unknown>): boolean {
+  if (PREDICATES.has(key)) {
+    if (value !== undefined && typeof value !== 'function') {
+      throw new TypeError(`${where}: ${key} must be a function (or undefined to remove it), got ${show(value)}`);
+    }
+  } else if (Object.prototype.hasOwnProperty.call(policyRules, key)) {
+    if (!(value === undefined && OPTIONAL_NUMBERS.has(key))) {
+      if (typeof value !== 'number') throw new TypeError(`${where}: ${key} must be a number, got ${show(value)}`);
+      const wanted = policyRules[key as keyof CircuitBreakerConfig]!(value);
+      if (wanted !== null) throw new RangeError(`${where}: ${key} must be ${wanted}, got ${show(value)}`);
+    }
+  } else {
+    return false;
+  }
+  clean[key] = value;
+  return true;
+}
 
 /** Renders a bad value for an error message so the user can find it. */
 export function show(value: unknown): string {
@@ -78,19 +122,19 @@ export function validateConfig(partial: unknown, where: string): Partial<Circuit
       clean.cacheFallback = value;
       continue;
     }
+    if (validatePolicyKey(key, value, where, clean as Record<string, unknown>)) continue;
     if (!Object.prototype.hasOwnProperty.call(numberRules, key)) {
-      const known = Object.keys(DEFAULT_CONFIG).join(', ');
-      throw new TypeError(`${where}: unknown configuration key ${JSON.stringify(key)} (known keys: ${known})`);
+      throw new TypeError(`${where}: unknown configuration key ${JSON.stringify(key)} (known keys: ${KNOWN_KEYS})`);
     }
-    const name = key as keyof typeof numberRules;
+    const name = key as keyof CircuitBreakerConfig;
     if (typeof value !== 'number') {
       throw new TypeError(`${where}: ${name} must be a number, got ${show(value)}`);
     }
-    const wanted = numberRules[name](value);
+    const wanted = numberRules[name]!(value);
     if (wanted !== null) {
       throw new RangeError(`${where}: ${name} must be ${wanted}, got ${show(value)}`);
     }
-    clean[name] = value;
+    (clean as Record<string, unknown>)[name] = value;
   }
   return clean;
 }

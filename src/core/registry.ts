@@ -1,5 +1,5 @@
 import { Breaker, type BreakerHost } from './breaker.js';
-import { DEFAULT_CONFIG, mergeConfig, show, validateConfig } from './config.js';
+import { DEFAULT_CONFIG, MAX_DELAY, mergeConfig, show, validateConfig } from './config.js';
 import { Events } from './events.js';
 import { formatStats, formatSummary } from './format.js';
 import { TimerArming } from './timeout.js';
@@ -96,7 +96,7 @@ export interface CircuitBreakerRegistry {
   destroy(): void;
 }
 
-const OPTION_KEYS = new Set(['signal', 'cacheKey']);
+const OPTION_KEYS = new Set(['signal', 'cacheKey', 'timeout']);
 const REGISTRY_KEYS = new Set(['defaults', 'clock']);
 
 function checkName(name: unknown, where: string): asserts name is string {
@@ -121,17 +121,23 @@ function readOptions(options: object): ExecuteOptions {
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) {
-      throw new TypeError(`execute: unknown option ${JSON.stringify(key)} (options: signal, cacheKey)`);
+      throw new TypeError(`execute: unknown option ${JSON.stringify(key)} (options: signal, cacheKey, timeout)`);
     }
   }
-  const { signal, cacheKey } = options as ExecuteOptions;
+  const { signal, cacheKey, timeout } = options as ExecuteOptions;
   if (signal !== undefined && !isAbortSignal(signal)) {
     throw new TypeError(`execute: options.signal must be an AbortSignal, got ${show(signal)}`);
   }
   if (cacheKey !== undefined && typeof cacheKey !== 'string') {
     throw new TypeError(`execute: options.cacheKey must be a string, got ${show(cacheKey)}`);
   }
-  return { signal, cacheKey };
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout === Infinity || (timeout > 0 && timeout <= MAX_DELAY)))) {
+    // A TypeError like every bad option: execute documents one kind of programmer error.
+    throw new TypeError(
+      `execute: options.timeout must be a number of ms above 0 and at most ${MAX_DELAY}, or Infinity for no timeout, got ${show(timeout)}`,
+    );
+  }
+  return { signal, cacheKey, timeout };
 }
 
 class Registry implements CircuitBreakerRegistry {
@@ -180,6 +186,7 @@ class Registry implements CircuitBreakerRegistry {
       fn as (signal?: AbortSignal) => unknown,
       read?.cacheKey,
       read?.signal,
+      read?.timeout,
     ) as Promise<ExecutionResult<Awaited<T>>>;
   }
 

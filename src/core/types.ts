@@ -28,6 +28,16 @@ export enum CircuitState {
  * | `cacheFallback` | true |
  * | `fallbackMaxAge` | 300000 |
  * | `fallbackMaxEntries` | 100 |
+ * | `isFailure` | none: every error counts |
+ * | `isResultFailure` | none: every value is a success |
+ * | `failureRateThreshold` | none: the rate rule is off |
+ * | `minimumRequests` | 10 |
+ * | `slowCallDuration` | `Infinity` (off) |
+ * | `slowCallRateThreshold` | 1 |
+ * | `resetTimeoutMultiplier` | 1 |
+ * | `maxResetTimeout` | 600000 |
+ * | `resetTimeoutJitter` | 0 |
+ * | `retryAfter` | none |
  */
 export interface CircuitBreakerConfig {
   /** Failures within `failureWindow` that open the circuit. A positive integer. */
@@ -46,6 +56,46 @@ export interface CircuitBreakerConfig {
   fallbackMaxAge: number;
   /** How many results (one per `cacheKey`) each executor keeps at most. */
   fallbackMaxEntries: number;
+  /**
+   * Asked for every error `fn` throws or rejects with (as thrown; never for the breaker's
+   * own timeouts, which always count). `false` means the service answered and the request
+   * was at fault (a 404, a validation error): the caller still gets `success: false`, but
+   * the circuit treats it as a healthy answer. A predicate that throws counts the error.
+   */
+  isFailure?: ((error: unknown) => boolean) | undefined;
+  /**
+   * Asked for every value `fn` produces. `true` makes the call a failure whose error is a
+   * `ResultFailureError` carrying the value; it counts as any failure and is never cached.
+   * A predicate that throws leaves the value a success.
+   */
+  isResultFailure?: ((value: unknown) => boolean) | undefined;
+  /**
+   * Opens the circuit when, over the last `failureWindow`, at least `minimumRequests` calls
+   * have completed and failures / completed reaches this share, in (0, 1]. Off when unset.
+   */
+  failureRateThreshold?: number | undefined;
+  /** Calls the rate rules need to have seen within `failureWindow` before they judge. A positive integer. */
+  minimumRequests: number;
+  /**
+   * A call running this long (ms) is slow, from that moment on even while it still runs;
+   * `Infinity` turns the slow-call rule off.
+   */
+  slowCallDuration: number;
+  /** Share of slow calls, in (0, 1], over `failureWindow` (at least `minimumRequests` seen) that opens the circuit. */
+  slowCallRateThreshold: number;
+  /** Each reopening from HALF_OPEN multiplies the open period by this (>= 1); closing resets it. */
+  resetTimeoutMultiplier: number;
+  /** The longest an open period grows to, in ms (the cap is never below `resetTimeout`). */
+  maxResetTimeout: number;
+  /** Each open period is shortened by a random share up to this, in [0, 1), so a fleet does not probe in lockstep. */
+  resetTimeoutJitter: number;
+  /**
+   * For a counted failure, the service's own request to pause (an HTTP `Retry-After`, Slack's
+   * `retryAfter`): ms from now, or a Date. An answer opens the circuit at once until then,
+   * capped at `max(maxResetTimeout, resetTimeout)`. `undefined`, a time not in the future,
+   * or a throw: no request.
+   */
+  retryAfter?: ((error: unknown) => number | Date | undefined) | undefined;
 }
 
 /** Options of one {@link execute} call. */
@@ -54,6 +104,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** The fallback cache entry this call reads and writes (default: one entry per executor). */
   cacheKey?: string;
+  /** This call's own timeout in ms, in place of the executor's `requestTimeout`; `Infinity` for none. */
+  timeout?: number;
 }
 
 interface ExecutionResultBase {
@@ -111,6 +163,8 @@ export interface CircuitBreakerStats {
   failedRequests: number;
   /** Calls the circuit refused to run, including those answered from the cache. */
   rejectedRequests: number;
+  /** Failed calls that `isFailure` said not to count against the circuit (also in `failedRequests`). */
+  ignoredFailures: number;
   /** Failures since the last success. */
   consecutiveFailures: number;
   /** Successes since the last failure. */
