@@ -45,6 +45,18 @@ export async function loadOurs({ attempts = 60, waitMs = 500 } = {}) {
   throw new Error(`could not load executor-circuit-breaker from dist/: ${lastError?.message ?? lastError}`);
 }
 
+/**
+ * Another build of executor-circuit-breaker, for an A/B in the same run: BENCH_BEFORE names
+ * its dist/index.js (e.g. a build of the previous commit). null when unset.
+ */
+export async function loadBefore() {
+  const file = process.env.BENCH_BEFORE;
+  if (!file) return null;
+  const mod = await import(new URL(`file://${file.startsWith('/') ? '' : process.cwd() + '/'}${file}`).href);
+  if (typeof mod.execute !== 'function') throw new Error(`BENCH_BEFORE=${file} has no execute export`);
+  return mod;
+}
+
 /** opossum is CommonJS: `const CircuitBreaker = require('opossum')`. */
 export function loadOpossum() {
   return require('opossum');

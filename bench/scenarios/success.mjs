@@ -4,11 +4,18 @@ import { cockatielBreaker, cockatielWithTimeout, opossumBreaker, peerContenders,
 export const title = '1. success path, closed circuit';
 export const note = 'fn = async () => 1; every contender with its default configuration unless named';
 
-export function setup({ ours, CircuitBreaker, cockatiel }) {
+export function setup({ ours, CircuitBreaker, cockatiel, before }) {
   const fn = async () => 1;
   const name = 'bench-success';
   const noTimeout = 'bench-success-no-timeout';
+  const policies = 'bench-success-policies';
   ours.configure(noTimeout, { requestTimeout: Infinity });
+  ours.configure(policies, {
+    isFailure: (error) => error?.status !== 404,
+    failureRateThreshold: 0.5,
+    slowCallDuration: 1_000,
+    slowCallRateThreshold: 0.5,
+  });
   const opo = opossumBreaker(CircuitBreaker, fn);
   const opoNoTimeout = opossumBreaker(CircuitBreaker, fn, { timeout: false });
   const cki = cockatielBreaker(cockatiel);
@@ -23,6 +30,13 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
       op: () => ours.execute(name, async () => 1),
     },
     { id: 'ours-no-timeout', label: 'ours, requestTimeout: Infinity', kind: 'ours', op: () => ours.execute(noTimeout, fn) },
+    {
+      id: 'ours-policies',
+      label: 'ours, isFailure + failureRateThreshold + slowCallDuration',
+      kind: 'ours',
+      op: () => ours.execute(policies, fn),
+    },
+    ...(before ? [{ id: 'before-ours', label: 'before, default', kind: 'ours', op: () => before.execute(name, fn) }] : []),
     ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'default'),
   ];
   return {
@@ -31,6 +45,8 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
       shutdownAll([opo, opoNoTimeout]);
       ours.reset(name);
       ours.reset(noTimeout);
+      ours.reset(policies);
+      before?.reset(name);
     },
   };
 }
