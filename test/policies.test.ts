@@ -565,3 +565,48 @@ describe('options.timeout', () => {
     expect(signal!.reason).toBe(call.result!.error);
   });
 });
+
+describe('predicates that move the circuit themselves', () => {
+  it('a retryAfter that opens the circuit by hand: the call’s period is over, one opening only', async () => {
+    const opened: number[] = [];
+    reg.on('circuit:opened', () => opened.push(Date.now()));
+    setup({
+      failureThreshold: 1,
+      retryAfter: () => {
+        reg.openCircuit('svc');
+        return 10_000;
+      },
+    });
+    const result = await reg.execute('svc', fail(503));
+    expect(result.success).toBe(false);
+    expect(opened).toHaveLength(1);
+    expect(reg.getStats('svc')).toMatchObject({ state: CircuitState.OPEN, nextAttemptTime: null, timesOpened: 1 });
+  });
+
+  it('an isFailure that closes a half-open circuit by hand: the probe’s answer reaches nothing', async () => {
+    setup({ failureThreshold: 1, successThreshold: 2 });
+    await reg.execute('svc', fail(500));
+    await vi.advanceTimersByTimeAsync(5_000);
+    reg.configure('svc', {
+      isFailure: () => {
+        reg.closeCircuit('svc');
+        return false;
+      },
+    });
+    await reg.execute('svc', fail(404));
+    expect(reg.getStats('svc')).toMatchObject({ state: CircuitState.CLOSED, timesClosed: 1, ignoredFailures: 1 });
+  });
+});
+
+describe('a slow call whose watch has not fired yet', () => {
+  it('is tallied as slow when it completes (the loop was blocked past slowCallDuration)', async () => {
+    setup({ failureThreshold: Infinity, slowCallDuration: 100, slowCallRateThreshold: 1, minimumRequests: 1 });
+    const d = deferred();
+    const pending = reg.execute('svc', () => d.promise);
+    vi.setSystemTime(Date.now() + 150); // the clock moves, no timer runs
+    d.resolve('late');
+    const result = await pending;
+    expect(result).toMatchObject({ success: true, executionTime: 150 });
+    expect(reg.getState('svc')).toBe(CircuitState.OPEN);
+  });
+});

@@ -400,10 +400,14 @@ export class Breaker {
     }
     this.#counters.failedAfter(now, time, call.generation === this.#generation);
     this.#events.emit('request:failure', this.name, error);
+    const config = this.#config;
+    // Asked first: the user's code may move the circuit, which makes this call's period past.
+    const pause =
+      timedOut || config.retryAfter === undefined || call.generation !== this.#generation
+        ? null
+        : requestedPause(config, payload, now);
     if (call.generation === this.#generation) {
       const phase = this.#phase;
-      const config = this.#config;
-      const pause = timedOut || config.retryAfter === undefined ? null : requestedPause(config, payload, now);
       if (phase.kind === CircuitState.HALF_OPEN) this.#tripOpen(now, pause);
       else {
         // Every rule tallies the failure, then any of them may open.
