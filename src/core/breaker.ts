@@ -388,11 +388,18 @@ export class Breaker {
       this.#healthy(call, now);
       return success(payload, false, call.admittedIn, time);
     }
-    let counted = true;
-    if (ok) payload = new ResultFailureError(payload);
-    else if (!timedOut && this.#config.isFailure !== undefined) counted = countsAsFailure(this.#config.isFailure, payload);
+    return this.#failed(call, ok ? new ResultFailureError(payload) : payload, ok, timedOut, now, time);
+  }
+
+  /**
+   * A call that failed: `payload` is what fn threw, the breaker's TimeoutError (`timedOut`),
+   * or the ResultFailureError of a bad value (`judged`: isFailure is not asked about it).
+   * Apart from the success path so that the path every call takes stays small.
+   */
+  #failed(call: Call, payload: unknown, judged: boolean, timedOut: boolean, now: number, time: number): ExecutionResult<unknown> {
+    const config = this.#config;
     const error = toError(payload);
-    if (!counted) {
+    if (!judged && !timedOut && config.isFailure !== undefined && !countsAsFailure(config.isFailure, payload)) {
       this.#counters.ignoredFailure(time);
       this.#events.emit('request:failure', this.name, error);
       this.#healthy(call, now);
@@ -400,7 +407,6 @@ export class Breaker {
     }
     this.#counters.failedAfter(now, time, call.generation === this.#generation);
     this.#events.emit('request:failure', this.name, error);
-    const config = this.#config;
     // Asked first: the user's code may move the circuit, which makes this call's period past.
     const pause =
       timedOut || config.retryAfter === undefined || call.generation !== this.#generation

@@ -16,6 +16,12 @@ export const DEFAULT_CONFIG: Readonly<CircuitBreakerConfig> = Object.freeze({
   resetTimeoutMultiplier: 1,
   maxResetTimeout: 10 * 60 * 1000,
   resetTimeoutJitter: 0,
+  // Present though unset, so that every configuration object has one shape: a breaker's
+  // reads of its configuration stay monomorphic whichever keys an app sets.
+  isFailure: undefined,
+  isResultFailure: undefined,
+  failureRateThreshold: undefined,
+  retryAfter: undefined,
 });
 
 /** The longest delay `setTimeout` honours; longer ones fire at once. */
@@ -61,7 +67,7 @@ const policyRules: Partial<Record<keyof CircuitBreakerConfig, Rule>> = {
 };
 const OPTIONAL_NUMBERS = new Set(['failureRateThreshold']);
 const PREDICATES = new Set(['isFailure', 'isResultFailure', 'retryAfter']);
-const KNOWN_KEYS = [...Object.keys(DEFAULT_CONFIG), ...PREDICATES, ...OPTIONAL_NUMBERS].join(', ');
+const KNOWN_KEYS = Object.keys(DEFAULT_CONFIG).join(', ');
 
 /** Checks one policy key; false if `key` is not one. */
 function validatePolicyKey(key: string, value: unknown, where: string, clean: Record<string, unknown>): boolean {
