@@ -1,7 +1,7 @@
 // Scenarios 6 and 7, each run in a child process started with `node --expose-gc`.
 //
 //   node --expose-gc bench/heap-child.mjs breakers <ours|opossum|cockatiel|cockatiel+timeout> [N]
-//   node --expose-gc bench/heap-child.mjs calls [CALLS]
+//   node --expose-gc bench/heap-child.mjs calls [CALLS] [policies]
 //
 // Heap is process.memoryUsage().heapUsed after several global.gc() calls with loop turns
 // between them (so finalization and async_hooks-free cleanups run). Prints one JSON object.
@@ -26,16 +26,28 @@ async function heapUsed() {
 
 const [mode, what, arg] = process.argv.slice(2);
 
+/** An isFailure, a failure-rate rule and a slow-call rule: the rate window is on. */
+const POLICIES = {
+  isFailure: (error) => error?.status !== 404,
+  failureRateThreshold: 0.5,
+  minimumRequests: 20,
+  slowCallDuration: 1_000,
+  slowCallRateThreshold: 0.5,
+};
+
 if (mode === 'breakers') {
   // Scenario 6: retained heap per breaker after one successful call.
   const N = Number(arg) || 10_000;
   const ok = async () => 1;
   let make;
-  if (what === 'ours') {
+  if (what === 'ours' || what === 'ours+policies') {
     const ours = await loadOurs();
+    // With the rate rules on, each breaker holds its rate window (made with the breaker).
+    const policies = what === 'ours+policies';
     // Through the package's own registry, as a user does; the registry holds the breaker,
     // the caller holds nothing.
     make = async (name) => {
+      if (policies) ours.configure(name, POLICIES);
       await ours.execute(name, ok);
       return null;
     };
@@ -77,6 +89,13 @@ if (mode === 'breakers') {
   const EXECUTORS = 100;
   const ours = await loadOurs();
   const names = Array.from({ length: EXECUTORS }, (_, i) => `heap-calls-${i}`);
+  const policies = arg === 'policies';
+  // One call in ten fails, under every rule's threshold: the window fills and turns over.
+  if (policies) for (const name of names) ours.configure(name, { ...POLICIES, failureThreshold: Infinity });
+  const ERR = new Error('boom');
+  const failing = async () => {
+    throw ERR;
+  };
   const keys = Array.from({ length: 50 }, (_, i) => `key-${i}`);
   let counter = 0;
   // A mix: fns with and without the signal, a new value each call (the fallback cache
@@ -88,9 +107,9 @@ if (mode === 'breakers') {
   async function run(from, to) {
     for (let i = from; i < to; i++) {
       const name = names[i % EXECUTORS];
-      const fn = i & 1 ? withSignal : noSignal;
+      const fn = policies && i % 10 === 5 ? failing : i & 1 ? withSignal : noSignal;
       const result = i % 10 === 0 ? await ours.execute(name, fn, options[((i / EXECUTORS) | 0) % 50]) : await ours.execute(name, fn);
-      if (!result.success) throw new Error(`call ${i} failed: ${result.error}`);
+      if (!result.success && fn !== failing) throw new Error(`call ${i} failed: ${result.error}`);
     }
   }
   const WARM = 200_000;
@@ -119,6 +138,7 @@ if (mode === 'breakers') {
       growth: Math.max(...checkpoints) - before,
       perCall: (after - before) / CALLS,
       ms,
+      policies,
       sample: { successful: stats.successfulRequests, failed: stats.failedRequests, state: stats.state },
     }) + '\n',
   );

@@ -47,14 +47,15 @@ export async function loadOurs({ attempts = 60, waitMs = 500 } = {}) {
 }
 
 /**
- * Another build of this library, for a before/after comparison in one run: BENCH_BEFORE is
- * the path of its dist/index.js. Null when unset.
+ * Another build of executor-circuit-breaker, for an A/B in the same run: BENCH_BEFORE names
+ * its dist/index.js (e.g. a build of the previous commit). null when unset.
  */
 export async function loadBefore() {
   const file = process.env.BENCH_BEFORE;
   if (!file) return null;
-  const lib = await import(pathToFileURL(resolvePath(file)).href);
-  return { lib, label: process.env.BENCH_BEFORE_LABEL ?? file };
+  const mod = await import(new URL(`file://${file.startsWith('/') ? '' : process.cwd() + '/'}${file}`).href);
+  if (typeof mod.execute !== 'function') throw new Error(`BENCH_BEFORE=${file} has no execute export`);
+  return mod;
 }
 
 /** opossum is CommonJS: `const CircuitBreaker = require('opossum')`. */

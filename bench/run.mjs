@@ -8,6 +8,8 @@
 //   BENCH_QUICK=1        a smoke run of a few seconds (few rounds, small batches and heaps)
 //   BENCH_ROUNDS=n       interleaved rounds per timed scenario (default 41)
 //   BENCH_BATCH_MS=ms    target duration of one contender's batch (default 20)
+//   BENCH_BEFORE=file    another build's dist/index.js (say, of the previous commit), timed
+//                        beside ours in scenarios 1-3 as "before": an A/B in the same run
 
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +59,7 @@ const m = machine();
 console.log('executor-circuit-breaker benchmark: ours vs opossum 10 and cockatiel 4');
 console.log(`machine: ${m.cpu}, ${m.nproc} CPUs (nproc), ${m.memGiB} GiB RAM, ${m.platform}`);
 console.log(`node ${m.node} (V8 ${m.v8})${QUICK ? ', BENCH_QUICK=1 (smoke run, numbers are rough)' : ''}`);
+if (before) console.log(`before: ${process.env.BENCH_BEFORE}`);
 console.log(wrap(
   `timed scenarios: ${SETTINGS.rounds} interleaved rounds, batches of ~${SETTINGS.batchMs} ms per contender; ` +
     'ns/call = median over rounds (min..max); overhead = median - the bare baseline median',
@@ -112,7 +115,7 @@ for (const r of timers.inflight) {
 
 // ---- scenario 6: retained heap per breaker ------------------------------------------------------
 
-const heapLibs = ['ours', 'opossum', 'cockatiel', 'cockatiel+timeout'];
+const heapLibs = ['ours', 'ours+policies', 'opossum', 'cockatiel', 'cockatiel+timeout'];
 const heapSamples = Object.fromEntries(heapLibs.map((lib) => [lib, []]));
 for (let rep = 0; rep < HEAP_REPEATS; rep++) {
   // Interleaved too: one process per library per repeat.
@@ -143,8 +146,8 @@ console.log(
       lib,
       Math.round(heap[lib].median).toLocaleString('en-US'),
       `${Math.round(heap[lib].min).toLocaleString('en-US')}..${Math.round(heap[lib].max).toLocaleString('en-US')}`,
-      idleOf(lib).livePerBreaker.toFixed(2),
-      idleOf(lib).refedPerBreaker.toFixed(2),
+      idleOf(lib)?.livePerBreaker.toFixed(2) ?? '-',
+      idleOf(lib)?.refedPerBreaker.toFixed(2) ?? '-',
       lib === 'ours' ? '-' : fmtRatio(heap.ours.median, heap[lib].median),
     ]),
     'lrrrrr',
@@ -154,6 +157,7 @@ console.log(
 // ---- scenario 7: heap after 1e6 calls ---------------------------------------------------------------
 
 const calls = await child('heap-child.mjs', ['calls', String(HEAP_CALLS)], { gc: true });
+const policyCalls = await child('heap-child.mjs', ['calls', String(HEAP_CALLS), 'policies'], { gc: true });
 console.log(
   `\n7. heap before and after ${calls.calls.toLocaleString('en-US')} calls across ${calls.executors} executors (ours, default config)`,
 );
@@ -168,6 +172,8 @@ console.log(
     [
       ['heapUsed', mib(calls.before), ...calls.checkpoints.map(mib)],
       ['change', '-', ...calls.checkpoints.map((h) => signed(kib(h - calls.before), h - calls.before))],
+      ['policies on: heapUsed', mib(policyCalls.before), ...policyCalls.checkpoints.map(mib)],
+      ['policies on: change', '-', ...policyCalls.checkpoints.map((h) => signed(kib(h - policyCalls.before), h - policyCalls.before))],
     ],
     'lrrrrr',
   ),
@@ -175,6 +181,10 @@ console.log(
 console.log(
   `\nlargest growth over the run ${signed(kib(calls.growth), calls.growth)}; ` +
     `end minus start ${(calls.perCall).toFixed(3)} bytes/call; ${fmtNs((calls.ms * 1e6) / calls.calls)} ns/call`,
+);
+console.log(
+  `policies on (isFailure, failureRateThreshold 0.5, slowCallDuration 1 s, one failure in ten): largest growth ` +
+    `${signed(kib(policyCalls.growth), policyCalls.growth)}; ${fmtNs((policyCalls.ms * 1e6) / policyCalls.calls)} ns/call`,
 );
 
 // ---- targets ---------------------------------------------------------------------------------------
@@ -192,16 +202,20 @@ function overheadTarget(kind, name, scenario, mine, theirs, limit) {
 }
 
 overheadTarget('target', 'success overhead <= 1/5 of opossum default', 'success', 'ours', 'opossum', 1 / 5);
-if (before) {
-  const r = ratioOf('success', 'ours', 'before');
-  const ns = (id) => fmtNs(get('success', id).median);
-  target('none of the composition keys set: the same cost as before (ns/call within 5%)', `${r.toFixed(3)}x (${ns('ours')} vs ${ns('before')} ns)`, r <= 1.05);
-}
 overheadTarget('aim', 'success overhead <= cockatiel breaker alone', 'success', 'ours', 'cockatiel', 1);
 overheadTarget('target', 'rejection (cache off) <= 1/10 of opossum open', 'rejection', 'ours', 'opossum', 1 / 10);
 overheadTarget('target', 'rejection (cache on) <= 1/10 of opossum open + fallback', 'rejection', 'ours-cache', 'opossum-fb', 1 / 10);
 overheadTarget('target', 'failure overhead <= 1/2 of cockatiel breaker', 'failure', 'ours', 'cockatiel', 1 / 2);
 overheadTarget('target', 'success, dashboard attached, no page: <= 1.1x no dashboard', 'dashboard', 'idle', 'none', 1.1);
+overheadTarget('target', 'success overhead, isFailure + rate + slow-call rules on, < 1/2 of opossum default', 'success', 'ours-policies', 'opossum', 1 / 2);
+if (before) {
+  // No new key set: the same cost as the build before, within noise (10% of the overhead or 10 ns).
+  for (const [scenario, id] of [['success', 'ours'], ['failure', 'ours'], ['rejection', 'ours'], ['rejection', 'ours-cache']]) {
+    const a = get(scenario, id).overhead;
+    const b = get(scenario, `before-${id}`).overhead;
+    target(`${scenario} (${id}) costs what it did before`, `${fmtRatio(a, b)} (${fmtNs(a)} vs ${fmtNs(b)} ns)`, a <= b * 1.1 || a - b <= 10, 'check');
+  }
+}
 {
   const mine = timers.inflight.filter((r) => r.label.startsWith('ours'));
   const ok = mine.every(
@@ -215,7 +229,14 @@ overheadTarget('target', 'success, dashboard attached, no page: <= 1.1x no dashb
   const ours = heap.ours.median;
   target('heap per breaker <= 1/3 of opossum', `${fmtRatio(ours, heap.opossum.median)} (${bytes('ours')} vs ${bytes('opossum')} B)`, ours <= heap.opossum.median / 3);
   target('heap per breaker <= cockatiel breaker', `${fmtRatio(ours, heap.cockatiel.median)} (${bytes('ours')} vs ${bytes('cockatiel')} B)`, ours <= heap.cockatiel.median, 'aim');
+  const extra = heap['ours+policies'].median - ours;
+  target('rate window per breaker bounded (< 1 KiB more than default)', `+${Math.round(extra)} B per breaker`, extra < 1024);
 }
+target(
+  `heap flat over ${calls.calls.toLocaleString('en-US')} calls with the policies on (growth < ${FLAT_BYTES / 1024} KiB)`,
+  `largest growth ${signed(kib(policyCalls.growth), policyCalls.growth)}`,
+  policyCalls.growth < FLAT_BYTES,
+);
 target(
   `heap flat over ${calls.calls.toLocaleString('en-US')} calls (growth < ${FLAT_BYTES / 1024} KiB)`,
   `largest growth ${signed(kib(calls.growth), calls.growth)}`,

@@ -3,18 +3,22 @@
 // pointed at it: @notionhq/client with `baseUrl: service.url`, @slack/web-api with
 // `slackApiUrl: service.slackApiUrl` (see clients.mjs).
 //
-//   notion  POST /v1/pages                      -> a Notion page object
+//   notion  POST /v1/pages                      -> a Notion page object (400 validation_error without a parent)
+//           GET  /v1/pages/:id                  -> a Notion page object, 404 object_not_found for an unknown id
 //           POST /v1/data_sources/:id/query     -> a Notion list of pages
 //           GET  /notion/pages                  -> { results: [...] }        (the demo's route)
 //   slack   POST /api/chat.postMessage          -> { ok: true, channel, ts } (form or JSON body)
 //           POST /slack/chat.postMessage        -> { ok: true, ts }          (the demo's route)
 //   trello  POST /1/cards                       -> { id, name }
+//           GET  /1/boards/:id                  -> { id, name }              (read with plain fetch)
 //
 // Modes, for every service at once or for one (`setMode('down', 'notion')`):
 //   'up'    answers at once with 200
 //   'down'  answers at once with 500 (a Notion error object for the Notion API)
 //   'slow'  answers 200, but only after `slowMs` (longer than the examples' request timeouts)
 //   'flaky' every third request to the service gets a 500 (deterministic, so runs repeat)
+//   'ratelimited' answers 429 with a `Retry-After` header of `retryAfterSeconds` (Slack's body
+//           is { ok: false, error: 'ratelimited' }, Notion's a rate_limited error object)
 
 import http from 'node:http';
 
@@ -24,7 +28,7 @@ const PAGES = [
   { id: 'p3', title: 'On-call runbook' },
 ];
 const SERVICES = ['notion', 'slack', 'trello'];
-const MODES = ['up', 'down', 'slow', 'flaky'];
+const MODES = ['up', 'down', 'slow', 'flaky', 'ratelimited'];
 
 /** Which fake service a path belongs to. */
 function serviceOf(pathname) {
@@ -57,13 +61,13 @@ async function readBody(req) {
  * Starts the service on 127.0.0.1 at a free port.
  * @returns {Promise<{
  *   url: string, slackApiUrl: string,
- *   setMode(mode: 'up'|'down'|'slow'|'flaky', service?: 'notion'|'slack'|'trello'): void,
+ *   setMode(mode: 'up'|'down'|'slow'|'flaky'|'ratelimited', service?: 'notion'|'slack'|'trello'): void,
  *   hits(): { notion: number, slack: number, trello: number },
  *   messages: { channel: string, text: string }[],
  *   close(): Promise<void>,
  * }>}
  */
-export async function startFlakyService({ slowMs = 1500 } = {}) {
+export async function startFlakyService({ slowMs = 1500, retryAfterSeconds = 1 } = {}) {
   const mode = { notion: 'up', slack: 'up', trello: 'up', other: 'up' };
   // Requests per service since its mode was last set (for 'flaky'), and in all (for the examples).
   const count = { notion: 0, slack: 0, trello: 0, other: 0 };
@@ -78,9 +82,9 @@ export async function startFlakyService({ slowMs = 1500 } = {}) {
     const service = serviceOf(pathname);
     count[service]++;
     total[service]++;
-    const send = (status, body) => {
+    const send = (status, body, headers = {}) => {
       if (res.destroyed) return; // the client gave up (timed out) meanwhile
-      res.writeHead(status, { 'content-type': 'application/json' });
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     let body;
@@ -93,6 +97,18 @@ export async function startFlakyService({ slowMs = 1500 } = {}) {
       const route = `${req.method} ${pathname}`;
       if (route === 'GET /notion/pages') return send(200, { results: PAGES });
       if (route === 'POST /slack/chat.postMessage') return send(200, { ok: true, ts: `${Date.now() / 1000}` });
+      if (route === 'POST /v1/pages' && body.parent === undefined) {
+        return send(400, { object: 'error', status: 400, code: 'validation_error', message: 'body.parent should be defined' });
+      }
+      if (req.method === 'GET' && /^\/v1\/pages\/[^/]+$/.test(pathname)) {
+        const id = pathname.slice('/v1/pages/'.length);
+        const found = PAGES.find((p) => p.id === id);
+        if (found) return send(200, notionPage(found.id, found.title));
+        return send(404, { object: 'error', status: 404, code: 'object_not_found', message: `Could not find page with ID: ${id}.` });
+      }
+      if (req.method === 'GET' && /^\/1\/boards\/[^/]+$/.test(pathname)) {
+        return send(200, { id: pathname.slice('/1/boards/'.length), name: 'Operations' });
+      }
       if (route === 'POST /v1/pages') {
         const title = body.properties?.title?.title?.[0]?.text?.content ?? 'Untitled';
         return send(200, notionPage(`page-${++created}`, title));
@@ -109,6 +125,12 @@ export async function startFlakyService({ slowMs = 1500 } = {}) {
     };
 
     const current = mode[service];
+    if (current === 'ratelimited') {
+      const headers = { 'retry-after': String(retryAfterSeconds) };
+      if (service === 'slack') return send(429, { ok: false, error: 'ratelimited' }, headers);
+      if (service === 'notion') return send(429, { object: 'error', status: 429, code: 'rate_limited', message: 'Rate limited' }, headers);
+      return send(429, { error: 'rate_limited' }, headers);
+    }
     if (current === 'down' || (current === 'flaky' && count[service] % 3 === 0)) {
       if (service === 'notion' && pathname.startsWith('/v1/')) {
         return send(500, { object: 'error', status: 500, code: 'internal_server_error', message: 'Notion had an internal error' });

@@ -34,6 +34,7 @@ export type { Fallback, RetryOptions } from './policies/types.js';
 export type { WrapOptions } from './policies/wrap.js';
 export type { WrapClientOptions } from './policies/wrap-client.js';
 export { CircuitOpenError, TimeoutError } from './core/errors.js';
+export { ResultFailureError } from './policies/outcome.js';
 export { createRegistry, type CircuitBreakerRegistry } from './core/registry.js';
 export {
   CircuitState,

@@ -275,6 +275,8 @@ describe('execute: fn', () => {
   });
 });
 
+const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+
 describe('execute: options', () => {
   /** [label, options, expected message] */
   const BAD_OPTIONS: Array<[string, unknown, string]> = [
@@ -282,9 +284,14 @@ describe('execute: options', () => {
     ['a string', 'fast', 'execute: options must be an object, got "fast"'],
     ['an array', [], 'execute: options must be an object, got an array'],
     ['a number', 5, 'execute: options must be an object, got 5'],
-    ['an unknown key', { timeout: 5 }, 'execute: unknown option "timeout" (options: signal, cacheKey, retry, fallback)'],
-    ['a misspelt key', { cachekey: 'a' }, 'execute: unknown option "cachekey" (options: signal, cacheKey, retry, fallback)'],
-    ['an unknown key beside good ones', { cacheKey: 'a', retries: 3 }, 'execute: unknown option "retries" (options: signal, cacheKey, retry, fallback)'],
+    ['an unknown key', { timeOut: 5 }, 'execute: unknown option "timeOut" (options: signal, cacheKey, timeout, retry, fallback)'],
+    ['a misspelt key', { cachekey: 'a' }, 'execute: unknown option "cachekey" (options: signal, cacheKey, timeout, retry, fallback)'],
+    ['an unknown key beside good ones', { cacheKey: 'a', retries: 3 }, 'execute: unknown option "retries" (options: signal, cacheKey, timeout, retry, fallback)'],
+    ...([0, -5, NaN, -Infinity, 2147483648, '100', null] as const).map((value): [string, unknown, string] => [
+      `timeout ${shown(value)}`,
+      { timeout: value },
+      `execute: options.timeout must be a number of ms above 0 and at most 2147483647, or Infinity for no timeout, got ${shown(value)}`,
+    ]),
     ['signal as a string', { signal: 'abort' }, 'execute: options.signal must be an AbortSignal, got "abort"'],
     ['signal as a plain object', { signal: {} }, 'execute: options.signal must be an AbortSignal, got [object Object]'],
     ['signal null', { signal: null }, 'execute: options.signal must be an AbortSignal, got null'],
@@ -337,6 +344,13 @@ const NUMBER_KEYS = [
   'requestTimeout',
   'fallbackMaxAge',
   'fallbackMaxEntries',
+  'failureRateThreshold',
+  'minimumRequests',
+  'slowCallDuration',
+  'slowCallRateThreshold',
+  'resetTimeoutMultiplier',
+  'maxResetTimeout',
+  'resetTimeoutJitter',
 ] as const;
 const KNOWN_KEYS = Object.keys(DEFAULT_CONFIG);
 
@@ -360,6 +374,7 @@ const CONFIG_ROWS: ConfigRow[] = [
   // unknown keys (checked separately for the list of known keys)
   ['unknown key failureTreshold', withValidKeys('failureTreshold', 3), TypeError, ''],
   ['unknown key timeout', withValidKeys('timeout', 1_000), TypeError, ''],
+  ['unknown key fallBack', withValidKeys('fallBack', () => 1), TypeError, ''],
   ['unknown key in the wrong case', withValidKeys('CacheFallback', true), TypeError, ''],
   // number keys given a non-number
   ...NUMBER_KEYS.flatMap((key): ConfigRow[] => [
@@ -374,8 +389,23 @@ const CONFIG_ROWS: ConfigRow[] = [
   ['cacheFallback 1', withValidKeys('cacheFallback', 1), TypeError, 'cacheFallback must be a boolean, got 1'],
   ['cacheFallback 0', withValidKeys('cacheFallback', 0), TypeError, 'cacheFallback must be a boolean, got 0'],
   ['cacheFallback null', withValidKeys('cacheFallback', null), TypeError, 'cacheFallback must be a boolean, got null'],
+  // failureThreshold: a positive integer, or Infinity to turn the count rule off
+  ...(
+    [
+      [0, '0'],
+      [-1, '-1'],
+      [2.5, '2.5'],
+      [NaN, 'NaN'],
+      [-Infinity, '-Infinity'],
+    ] as const
+  ).map(([value, shown]): ConfigRow => [
+    `failureThreshold ${shown}`,
+    withValidKeys('failureThreshold', value),
+    RangeError,
+    `failureThreshold must be a positive integer, or Infinity for no count rule, got ${shown}`,
+  ]),
   // positive integers
-  ...(['failureThreshold', 'successThreshold', 'fallbackMaxEntries'] as const).flatMap((key) =>
+  ...(['successThreshold', 'fallbackMaxEntries', 'minimumRequests'] as const).flatMap((key) =>
     (
       [
         [0, '0'],
@@ -390,6 +420,52 @@ const CONFIG_ROWS: ConfigRow[] = [
       withValidKeys(key, value),
       RangeError,
       `${key} must be a positive integer, got ${shown}`,
+    ]),
+  ),
+  // shares in (0, 1]
+  ...(['failureRateThreshold', 'slowCallRateThreshold'] as const).flatMap((key) =>
+    ([0, -0.5, 1.01, NaN, Infinity] as const).map(
+      (value): ConfigRow => [`${key} ${value}`, withValidKeys(key, value), RangeError, `${key} must be a number above 0 and at most 1, got ${value}`],
+    ),
+  ),
+  ...([0, -1, NaN, -Infinity, 2147483648] as const).map((value): ConfigRow => [
+    `slowCallDuration ${value}`,
+    withValidKeys('slowCallDuration', value),
+    RangeError,
+    `slowCallDuration must be a number of ms above 0 and at most 2147483647, or Infinity for no slow-call rule, got ${value}`,
+  ]),
+  ...([0.5, 0, -1, NaN, Infinity] as const).map((value): ConfigRow => [
+    `resetTimeoutMultiplier ${value}`,
+    withValidKeys('resetTimeoutMultiplier', value),
+    RangeError,
+    `resetTimeoutMultiplier must be a finite number of at least 1, got ${value}`,
+  ]),
+  ...([-1, NaN, Infinity, 2147483648] as const).map((value): ConfigRow => [
+    `maxResetTimeout ${value}`,
+    withValidKeys('maxResetTimeout', value),
+    RangeError,
+    `maxResetTimeout must be a number of ms from 0 to 2147483647, got ${value}`,
+  ]),
+  ...([1, -0.1, 1.5, NaN] as const).map((value): ConfigRow => [
+    `resetTimeoutJitter ${value}`,
+    withValidKeys('resetTimeoutJitter', value),
+    RangeError,
+    `resetTimeoutJitter must be a number from 0 up to (not including) 1, got ${value}`,
+  ]),
+  // predicates
+  ...(['isFailure', 'isResultFailure', 'retryAfter'] as const).flatMap((key) =>
+    (
+      [
+        [true, 'true'],
+        [null, 'null'],
+        ['yes', '"yes"'],
+        [{ test: () => true }, '[object Object]'],
+      ] as const
+    ).map(([value, text]): ConfigRow => [
+      `${key} ${text}`,
+      withValidKeys(key, value),
+      TypeError,
+      `${key} must be a function (or undefined to remove it), got ${text}`,
     ]),
   ),
   // spans compared with the clock
@@ -480,7 +556,7 @@ describe('configure: bad configuration', () => {
   it('the module configure throws the same and creates nothing', () => {
     const error = thrown(() => circuitBreaker.configure('svc', { failureThreshold: 0 }));
     expect(error).toBeInstanceOf(RangeError);
-    expect(error.message).toBe('configure("svc"): failureThreshold must be a positive integer, got 0');
+    expect(error.message).toBe('configure("svc"): failureThreshold must be a positive integer, or Infinity for no count rule, got 0');
     expect(circuitBreaker.getExecutors()).toEqual([]);
   });
 

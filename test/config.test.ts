@@ -26,7 +26,7 @@ afterEach(() => {
 // ---------------------------------------------------------------------------
 
 describe('DEFAULT_CONFIG', () => {
-  it('holds the seed defaults plus fallbackMaxEntries 100 and the composition keys, and nothing else', () => {
+  it('holds the seed defaults plus fallbackMaxEntries 100, the policy and composition defaults (each keeping the seed behaviour), and nothing else', () => {
     expect(DEFAULT_CONFIG).toEqual({
       failureThreshold: 5,
       failureWindow: 60 * 1000,
@@ -36,6 +36,12 @@ describe('DEFAULT_CONFIG', () => {
       cacheFallback: true,
       fallbackMaxAge: 5 * 60 * 1000,
       fallbackMaxEntries: 100,
+      minimumRequests: 10,
+      slowCallDuration: Infinity,
+      slowCallRateThreshold: 1,
+      resetTimeoutMultiplier: 1,
+      maxResetTimeout: 600_000,
+      resetTimeoutJitter: 0,
       maxConcurrent: Infinity,
       maxQueue: 0,
       retryBudget: 0.2,

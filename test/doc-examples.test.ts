@@ -1309,7 +1309,7 @@ describe('Event System', () => {
 
 // =======================================================================================
 describe('Statistics & Monitoring', () => {
-  it('Statistics Structure: getStats has exactly the documented fields, with the documented types', async () => {
+  it('Statistics Structure: getStats has exactly the documented fields (plus ignoredFailures), with the documented types', async () => {
     await succeedTimes('notion', 1);
     await failTimes('notion', 1);
     const stats = circuitBreaker.getStats('notion');
@@ -1318,7 +1318,7 @@ describe('Statistics & Monitoring', () => {
         'executorName', 'state', 'totalRequests', 'successfulRequests', 'failedRequests',
         'rejectedRequests', 'consecutiveFailures', 'consecutiveSuccesses', 'timesOpened',
         'timesClosed', 'lastStateChange', 'lastFailureTime', 'lastSuccessTime',
-        'nextAttemptTime', 'avgResponseTime', 'retries',
+        'nextAttemptTime', 'avgResponseTime', 'ignoredFailures', 'retries',
       ].sort(),
     );
     expect(stats).toEqual({
@@ -1328,6 +1328,7 @@ describe('Statistics & Monitoring', () => {
       successfulRequests: 1,
       failedRequests: 1,
       rejectedRequests: 0,
+      ignoredFailures: 0,
       consecutiveFailures: 1,
       consecutiveSuccesses: 0,
       timesOpened: 0,

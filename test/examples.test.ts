@@ -64,6 +64,10 @@ const EXAMPLES: Record<string, { lines: string[]; checks: number }> = {
     lines: ['  tasks (cached): p1, p2, p3', '  projects: CircuitOpenError, write: CircuitOpenError'],
     checks: 6,
   },
+  'policies.mjs': {
+    lines: ['  missing-4: object_not_found (HTTP 404)', '  ResultFailureError: HTTP 429, Retry-After 1 s'],
+    checks: 12,
+  },
   'opentelemetry.mjs': {
     lines: ['  circuit_breaker.requests{executor=slack,outcome=rejected} 2'],
     checks: 6,

@@ -107,6 +107,7 @@ export function zeroStats(executorName: string): CircuitBreakerStats {
     successfulRequests: 0,
     failedRequests: 0,
     rejectedRequests: 0,
+    ignoredFailures: 0,
     consecutiveFailures: 0,
     consecutiveSuccesses: 0,
     timesOpened: 0,

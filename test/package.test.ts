@@ -85,7 +85,10 @@ async function scenario(circuitBreaker) {
   out.formatted = circuitBreaker.formatStats(stats).split('\n').slice(0, 8);
   out.summaryRow = circuitBreaker.getSummary().split('\n').find((line) => line.startsWith('test-service'));
   out.CircuitState = { ...circuitBreaker.CircuitState };
-  out.DEFAULT_CONFIG = { ...circuitBreaker.DEFAULT_CONFIG };
+  // Infinity does not survive JSON: written as a string.
+  out.DEFAULT_CONFIG = Object.fromEntries(
+    Object.entries(circuitBreaker.DEFAULT_CONFIG).map(([k, v]) => [k, v === Infinity ? 'Infinity' : v]),
+  );
 
   // An isolated registry with its own defaults and clock.
   let now = Date.parse('2024-05-01T12:00:00.000Z');
@@ -169,6 +172,8 @@ const DOCUMENTED_API = [
   'on', 'openCircuit', 'reset', 'resetAll',
   // CONTRACT.md and the result's errors:
   'createRegistry', 'CircuitOpenError', 'TimeoutError', 'DEFAULT_CONFIG',
+  // POLICIES.md:
+  'ResultFailureError',
 ];
 
 describe.each([
@@ -244,7 +249,13 @@ describe.each([
       cacheFallback: true,
       fallbackMaxAge: 300_000,
       fallbackMaxEntries: 100,
-      maxConcurrent: null,
+      minimumRequests: 10,
+      slowCallDuration: 'Infinity',
+      slowCallRateThreshold: 1,
+      resetTimeoutMultiplier: 1,
+      maxResetTimeout: 600_000,
+      resetTimeoutJitter: 0,
+      maxConcurrent: 'Infinity',
       maxQueue: 0,
       retryBudget: 0.2,
     });

@@ -8,13 +8,14 @@ export const note =
   'every failure sorts every latency of the 10 s window: the cost grows with the run); ' +
   'cockatiel ConsecutiveBreaker(1e9). Peers reject, so every loop (the baseline too) catches.';
 
-export function setup({ ours, CircuitBreaker, cockatiel }) {
+export function setup({ ours, CircuitBreaker, cockatiel, before }) {
   const ERR = new Error('boom');
   const fn = async () => {
     throw ERR;
   };
   const name = 'bench-failure';
   ours.configure(name, { failureThreshold: 1e9 });
+  before?.configure(name, { failureThreshold: 1e9 });
   const held = { errorThresholdPercentage: 100, rollingPercentilesEnabled: false };
   const opo = opossumBreaker(CircuitBreaker, fn, held);
   const opoNoTimeout = opossumBreaker(CircuitBreaker, fn, { ...held, timeout: false });
@@ -23,6 +24,9 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
   const contenders = [
     { id: 'bare', label: 'bare await fn() (caught)', kind: 'baseline', op: fn },
     { id: 'ours', label: 'ours, default + failureThreshold 1e9', kind: 'ours', op: () => ours.execute(name, fn) },
+    ...(before
+      ? [{ id: 'before-ours', label: 'before, default + failureThreshold 1e9', kind: 'ours', op: () => before.execute(name, fn) }]
+      : []),
     ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'held closed'),
   ];
   return {
@@ -38,6 +42,7 @@ export function setup({ ours, CircuitBreaker, cockatiel }) {
     teardown() {
       shutdownAll([opo, opoNoTimeout]);
       ours.reset(name); // drops the failure times the huge threshold kept
+      before?.reset(name);
     },
   };
 }

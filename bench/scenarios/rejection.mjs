@@ -7,7 +7,7 @@ export const note =
   'without and with a fallback function; cockatiel: breaker.isolate(). fn is never called; the ' +
   'baseline is the bare await of the same async () => 1.';
 
-export async function setup({ ours, CircuitBreaker, cockatiel }) {
+export async function setup({ ours, CircuitBreaker, cockatiel, before }) {
   const fn = async () => 1;
   const noCache = 'bench-reject-nocache';
   const withCache = 'bench-reject-cache';
@@ -15,6 +15,12 @@ export async function setup({ ours, CircuitBreaker, cockatiel }) {
   await ours.execute(withCache, fn); // the value the cache answers with
   ours.openCircuit(noCache);
   ours.openCircuit(withCache);
+  if (before) {
+    before.configure(noCache, { cacheFallback: false });
+    await before.execute(withCache, fn);
+    before.openCircuit(noCache);
+    before.openCircuit(withCache);
+  }
 
   const opo = opossumBreaker(CircuitBreaker, fn);
   opo.open();
@@ -28,6 +34,12 @@ export async function setup({ ours, CircuitBreaker, cockatiel }) {
     { id: 'bare', label: 'bare await fn()', kind: 'baseline', op: fn },
     { id: 'ours', label: 'ours, open, cache off', kind: 'ours', op: () => ours.execute(noCache, fn) },
     { id: 'ours-cache', label: 'ours, open, cache on (answers)', kind: 'ours', op: () => ours.execute(withCache, fn) },
+    ...(before
+      ? [
+          { id: 'before-ours', label: 'before, open, cache off', kind: 'ours', op: () => before.execute(noCache, fn) },
+          { id: 'before-ours-cache', label: 'before, open, cache on (answers)', kind: 'ours', op: () => before.execute(withCache, fn) },
+        ]
+      : []),
     { id: 'opossum', label: 'opossum, open, no fallback', kind: 'peer', short: 'opossum', op: () => opo.fire() },
     {
       id: 'opossum-fb',
@@ -51,6 +63,8 @@ export async function setup({ ours, CircuitBreaker, cockatiel }) {
       shutdownAll([opo, opoFallback]);
       ours.reset(noCache);
       ours.reset(withCache);
+      before?.reset(noCache);
+      before?.reset(withCache);
     },
   };
 }

@@ -8,7 +8,14 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
   const fn = async () => 1;
   const name = 'bench-success';
   const noTimeout = 'bench-success-no-timeout';
+  const policies = 'bench-success-policies';
   ours.configure(noTimeout, { requestTimeout: Infinity });
+  ours.configure(policies, {
+    isFailure: (error) => error?.status !== 404,
+    failureRateThreshold: 0.5,
+    slowCallDuration: 1_000,
+    slowCallRateThreshold: 0.5,
+  });
   const opo = opossumBreaker(CircuitBreaker, fn);
   const opoNoTimeout = opossumBreaker(CircuitBreaker, fn, { timeout: false });
   const cki = cockatielBreaker(cockatiel);
@@ -23,8 +30,13 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
       op: () => ours.execute(name, async () => 1),
     },
     { id: 'ours-no-timeout', label: 'ours, requestTimeout: Infinity', kind: 'ours', op: () => ours.execute(noTimeout, fn) },
-    // Another build of this library (BENCH_BEFORE), same path: "costs the same as before".
-    ...(before ? [{ id: 'before', label: `ours before (${before.label})`, kind: 'ours', op: () => before.lib.execute(name, fn) }] : []),
+    {
+      id: 'ours-policies',
+      label: 'ours, isFailure + failureRateThreshold + slowCallDuration',
+      kind: 'ours',
+      op: () => ours.execute(policies, fn),
+    },
+    ...(before ? [{ id: 'before-ours', label: `before (${process.env.BENCH_BEFORE_LABEL ?? process.env.BENCH_BEFORE})`, kind: 'ours', op: () => before.execute(name, fn) }] : []),
     ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'default'),
   ];
   return {
@@ -33,7 +45,8 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
       shutdownAll([opo, opoNoTimeout]);
       ours.reset(name);
       ours.reset(noTimeout);
-      before?.lib.reset(name);
+      ours.reset(policies);
+      before?.reset(name);
     },
   };
 }

@@ -19,6 +19,9 @@ import { Bulkhead, BulkheadRejectedError } from '../policies/bulkhead.js';
 import type { Policies } from '../policies/compose.js';
 import { RetryBudget, type Tries } from '../policies/retry.js';
 import type { RetryPlan } from '../policies/retry-options.js';
+import { countsAsFailure, ignoredFailure, isBadResult, ResultFailureError, wasIgnored } from '../policies/outcome.js';
+import { openPeriod, requestedPause } from '../policies/open-period.js';
+import { RateWindow, SlowWatch, wantsRates } from '../policies/rate-window.js';
 
 /** What a breaker takes from its registry. */
 export interface BreakerHost {
@@ -47,6 +50,11 @@ type Phase =
     };
 
 const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
+
+// What ending a call's slow watch found (shared, so ending one allocates nothing).
+const SEEN_SLOW = Object.freeze({ seen: true, slow: true });
+const UNSEEN_SLOW = Object.freeze({ seen: false, slow: true });
+const UNSEEN_FAST = Object.freeze({ seen: false, slow: false });
 
 /** A breaker that was destroyed reports to nobody. */
 const DETACHED = new Events();
@@ -84,7 +92,11 @@ export class Breaker implements Tries {
   // only ever sees synchronous calls never needs deadlines.
   #window: FailureWindow | null = null;
   #cache: FallbackCache | null = null;
-  #deadlines: DeadlineQueue<Call> | null = null;
+  #deadlines: DeadlineQueue<Call | SlowWatch<Call>> | null = null;
+  /** The failure-rate and slow-call tallies; only while a rate rule is on. */
+  #rates: RateWindow | null = null;
+  /** Reopenings from HALF_OPEN since the circuit last closed: how much the open period has grown. */
+  #reopenings = 0;
   /** The last fn run and whether it takes the signal: a stable fn is inspected once. */
   #lastFn: Function | null = null;
   #lastWantsSignal = false;
@@ -111,6 +123,7 @@ export class Breaker implements Tries {
     this.#host = host;
     this.#events = host.events;
     this.#applyPolicies(config);
+    if (wantsRates(config)) this.#rates = new RateWindow(config.failureWindow);
   }
 
   /** The configuration in force (frozen; replaced, never changed, by {@link Breaker.configure}). */
@@ -126,6 +139,9 @@ export class Breaker implements Tries {
     if (!config.cacheFallback) this.#cache = null;
     else this.#cache?.resize(config.fallbackMaxEntries);
     this.#applyPolicies(config);
+    // A new span starts the rate window afresh: its buckets are cut to the old one.
+    if (!wantsRates(config)) this.#rates = null;
+    else if (this.#rates?.span !== config.failureWindow) this.#rates = new RateWindow(config.failureWindow);
   }
 
   /**
@@ -136,6 +152,7 @@ export class Breaker implements Tries {
     fn: (signal?: AbortSignal) => unknown,
     cacheKey: string | null | undefined,
     callerSignal: AbortSignal | undefined,
+    callTimeout?: number,
   ): Promise<ExecutionResult<unknown>> {
     const now = this.#now();
     let phase = this.#phase;
@@ -153,7 +170,7 @@ export class Breaker implements Tries {
         phase.probes++;
       }
     }
-    const timeout = this.#config.requestTimeout;
+    const timeout = callTimeout === undefined ? this.#config.requestTimeout : callTimeout;
     const call = new Call(this.#generation, now, timeout === Infinity ? 0 : timeout, phase.kind, cacheKey);
     if (gate !== null) call.gate = gate;
     if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
@@ -172,6 +189,7 @@ export class Breaker implements Tries {
     }
     const pending = pendingOf(value);
     if (pending === null) return Promise.resolve(this.#settle(call, true, value));
+    if (this.#config.slowCallDuration !== Infinity && phase.kind === CircuitState.CLOSED) this.#watchSlow(call, now);
 
     if (timeout === Infinity && callerSignal === undefined) {
       // Nothing can settle the call early, so fn's own promise carries the result.
@@ -237,8 +255,10 @@ export class Breaker implements Tries {
 
   /** Forces CLOSED and forgets the failures in the window. */
   close(): void {
-    if (this.#phase.kind === CircuitState.CLOSED) this.#window?.clear();
-    else this.#transition(CLOSED_PHASE, this.#now());
+    if (this.#phase.kind === CircuitState.CLOSED) {
+      this.#window?.clear();
+      this.#rates?.clear();
+    } else this.#transition(CLOSED_PHASE, this.#now());
   }
 
   /** Back to the initial state: CLOSED, every counter zero, cache empty; configuration kept. */
@@ -248,6 +268,8 @@ export class Breaker implements Tries {
     this.#phase = CLOSED_PHASE;
     this.#generation++;
     this.#window?.clear();
+    this.#rates?.clear();
+    this.#reopenings = 0;
     this.#cache = null;
     this.#counters = new Counters();
     this.#retryBudget = null;
@@ -268,6 +290,45 @@ export class Breaker implements Tries {
     this.#generation++;
     this.#phase = CLOSED_PHASE;
     this.#events = DETACHED;
+  }
+
+  /** The executor's deadline queue: calls' timeouts and the moments watched calls become slow. */
+  #deadlineQueue(): DeadlineQueue<Call | SlowWatch<Call>> {
+    return (this.#deadlines ??= new DeadlineQueue<Call | SlowWatch<Call>>(this.#now, this.#host.arming, (entry, now) =>
+      entry instanceof SlowWatch ? this.#onSlow(entry.call, now) : this.#expire(entry, now),
+    ));
+  }
+
+  /** Watches a running call admitted while CLOSED, to count it slow once it runs slowCallDuration. */
+  #watchSlow(call: Call, now: number): void {
+    call.watch = new SlowWatch(call, now + this.#config.slowCallDuration);
+    this.#deadlineQueue().add(call.watch);
+  }
+
+  /** A watched call is still running at slowCallDuration: it counts as slow from now on. */
+  #onSlow(call: Call, now: number): void {
+    const rates = this.#rates;
+    if (rates === null || call.generation !== this.#generation || this.#phase.kind !== CircuitState.CLOSED) return;
+    rates.markSlow(now);
+    if (rates.trips(this.#config)) this.#tripOpen(now, null);
+  }
+
+  /**
+   * Ends the slow watch of a call that settled: whether it was already seen as slow, and
+   * whether it ran slowCallDuration or more.
+   */
+  #endWatch(watch: SlowWatch<Call>, now: number): { seen: boolean; slow: boolean } {
+    if (watch.done) return SEEN_SLOW;
+    this.#deadlines!.settle(watch);
+    return now >= watch.deadline ? UNSEEN_SLOW : UNSEEN_FAST;
+  }
+
+  /** Tallies a call of the current CLOSED period in the rate window; opens if a rate rule says so. */
+  #rate(call: Call, failed: boolean, now: number): boolean {
+    const rates = this.#rates!;
+    const watched = call.watch === null ? UNSEEN_FAST : this.#endWatch(call.watch, now);
+    rates.complete(now, failed, watched.seen, watched.slow);
+    return rates.trips(this.#config);
   }
 
   /** Decides whether `fn` takes the signal and remembers the answer for the next call. */
@@ -333,7 +394,7 @@ export class Breaker implements Tries {
     }
     call.controller?.abort(error);
     call.detach();
-    call.resolve!(this.#settle(call, false, error, now));
+    call.resolve!(this.#settle(call, false, error, now, true));
   }
 
   #onCallerAbort(call: Call): void {
@@ -346,39 +407,87 @@ export class Breaker implements Tries {
     call.resolve!(this.#abandon(call, reason, !waited));
   }
 
-  /** Accounts for a call's outcome and returns its result. */
-  #settle(call: Call, ok: boolean, payload: unknown, now = this.#now()): ExecutionResult<unknown> {
+  /**
+   * Accounts for a call's outcome and returns its result. `timedOut`: the payload is the
+   * breaker's own TimeoutError, which no predicate is asked about.
+   */
+  #settle(call: Call, ok: boolean, payload: unknown, now = this.#now(), timedOut = false): ExecutionResult<unknown> {
     const time = now > call.start ? now - call.start : 0;
     if (call.gate !== null) call.releaseGate();
-    if (ok) {
+    const judge = this.#config.isResultFailure;
+    if (ok && (judge === undefined || !isBadResult(judge, payload))) {
       this.#counters.succeeded(now, time, call.generation === this.#generation);
       if (this.#config.cacheFallback && call.cacheKey !== null) {
         (this.#cache ??= new FallbackCache(this.#config.fallbackMaxEntries)).store(call.cacheKey, payload, now);
       }
       this.#events.emit('request:success', this.name, time);
       // Checked after the event: a listener may have moved the circuit on.
-      const phase = this.#phase;
-      if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) {
-        phase.probes--;
-        if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
-      }
+      this.#healthy(call, now);
       if (call.slot !== null) this.#leave(call);
       return success(payload, false, call.admittedIn, time);
     }
+    const result = this.#failed(call, ok ? new ResultFailureError(payload) : payload, ok, timedOut, now, time);
+    // After the accounting: leaving may start a waiting call at once.
+    if (call.slot !== null) this.#leave(call);
+    return result;
+  }
+
+  /**
+   * A call that failed: `payload` is what fn threw, the breaker's TimeoutError (`timedOut`),
+   * or the ResultFailureError of a bad value (`judged`: isFailure is not asked about it).
+   * Apart from the success path so that the path every call takes stays small.
+   */
+  #failed(call: Call, payload: unknown, judged: boolean, timedOut: boolean, now: number, time: number): ExecutionResult<unknown> {
+    const config = this.#config;
     const error = toError(payload);
+    if (!judged && !timedOut && config.isFailure !== undefined && !countsAsFailure(config.isFailure, payload)) {
+      this.#counters.ignoredFailure(time);
+      this.#events.emit('request:failure', this.name, error);
+      this.#healthy(call, now);
+      return ignoredFailure(failure(error, false, call.admittedIn, time));
+    }
     this.#counters.failedAfter(now, time, call.generation === this.#generation);
     this.#events.emit('request:failure', this.name, error);
+    // Asked first: the user's code may move the circuit, which makes this call's period past.
+    const pause =
+      timedOut || config.retryAfter === undefined || call.generation !== this.#generation
+        ? null
+        : requestedPause(config, payload, now);
     if (call.generation === this.#generation) {
       const phase = this.#phase;
-      if (
-        phase.kind === CircuitState.HALF_OPEN ||
-        (this.#window ??= new FailureWindow(this.#config.failureThreshold, this.#config.failureWindow)).record(now)
-      ) {
-        this.#tripOpen(now);
+      if (phase.kind === CircuitState.HALF_OPEN) this.#tripOpen(now, pause);
+      else {
+        // Every rule tallies the failure, then any of them may open.
+        const byCount =
+          config.failureThreshold !== Infinity &&
+          (this.#window ??= new FailureWindow(config.failureThreshold, config.failureWindow)).record(now);
+        let byRate = false;
+        if (this.#rates !== null) byRate = this.#rate(call, true, now);
+        else if (call.watch !== null) this.#endWatch(call.watch, now);
+        if (byCount || byRate || pause !== null) this.#tripOpen(now, pause);
+      }
+    } else if (call.watch !== null) this.#endWatch(call.watch, now);
+    return failure(error, false, call.admittedIn, time);
+  }
+
+  /**
+   * A healthy answer (a success, or a failure `isFailure` does not count) of a call that
+   * settled. Checked after the call's event: a listener may have moved the circuit on.
+   */
+  #healthy(call: Call, now: number): void {
+    const phase = this.#phase;
+    if (call.generation === this.#generation) {
+      if (phase.kind === CircuitState.HALF_OPEN) {
+        phase.probes--;
+        if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
+        return;
+      }
+      if (this.#rates !== null && phase.kind === CircuitState.CLOSED) {
+        if (this.#rate(call, false, now)) this.#tripOpen(now, null);
+        return;
       }
     }
-    if (call.slot !== null) this.#leave(call);
-    return failure(error, false, call.admittedIn, time);
+    if (call.watch !== null) this.#endWatch(call.watch, now);
   }
 
   /** The caller gave up on the call: a failed request, but not the service's failure. */
@@ -386,6 +495,7 @@ export class Breaker implements Tries {
     const now = this.#now();
     const time = ran && now > call.start ? now - call.start : 0;
     if (call.gate !== null) call.releaseGate();
+    if (call.watch !== null) this.#endWatch(call.watch, now);
     this.#counters.abandoned(time, ran);
     const phase = this.#phase;
     if (call.generation === this.#generation && phase.kind === CircuitState.HALF_OPEN) phase.probes--;
@@ -395,8 +505,11 @@ export class Breaker implements Tries {
     return failure(error, false, call.admittedIn, time);
   }
 
-  #tripOpen(now: number): void {
-    this.#transition({ kind: CircuitState.OPEN, until: now + this.#config.resetTimeout, rejection: null }, now);
+  /** Opens on the rules; `pause`: the ms the service asked for, in place of the open period. */
+  #tripOpen(now: number, pause: number | null): void {
+    if (this.#phase.kind === CircuitState.HALF_OPEN) this.#reopenings++;
+    const period = pause ?? openPeriod(this.#config, this.#reopenings);
+    this.#transition({ kind: CircuitState.OPEN, until: now + period, rejection: null }, now);
   }
 
   /** OPEN on its own timer becomes HALF_OPEN once its time has come. */
@@ -432,6 +545,8 @@ export class Breaker implements Tries {
       case CircuitState.CLOSED:
         this.#counters.timesClosed++;
         this.#window?.clear();
+        this.#rates?.clear();
+        this.#reopenings = 0;
         this.#announce('circuit:closed');
         break;
       default:
@@ -466,6 +581,11 @@ export class Breaker implements Tries {
   // ---- composition: retry bookkeeping and the bulkhead (src/policies/) ----
 
   /** Counts a first try (`retry` false), or asks the retry budget for one more retry. */
+  /** Whether a failed result counted against the circuit: not one `isFailure` waved through. */
+  counted(result: ExecutionResult<unknown>): boolean {
+    return !result.success && !wasIgnored(result);
+  }
+
   budget(retry: boolean): boolean {
     const budget = (this.#retryBudget ??= new RetryBudget());
     const { failureWindow, retryBudget } = this.#config;
@@ -602,8 +722,13 @@ export class Breaker implements Tries {
       return;
     }
     const pending = pendingOf(value);
-    if (pending === null) this.#finish(call, true, value);
-    else pending.then((data) => this.#finish(call, true, data), (error) => this.#finish(call, false, error));
+    if (pending === null) {
+      this.#finish(call, true, value);
+      return;
+    }
+    // Slow from its own start: the time it waited for a slot is the bulkhead's, not the service's.
+    if (this.#config.slowCallDuration !== Infinity && phase.kind === CircuitState.CLOSED) this.#watchSlow(call, now);
+    pending.then((data) => this.#finish(call, true, data), (error) => this.#finish(call, false, error));
   }
 
   /** On destroy: calls still waiting get a rejection, since no slot will ever free for them. */
@@ -621,10 +746,6 @@ export class Breaker implements Tries {
       call.detach();
       call.resolve!(failure(error, true, call.admittedIn, 0));
     }
-  }
-
-  #deadlineQueue(): DeadlineQueue<Call> {
-    return (this.#deadlines ??= new DeadlineQueue<Call>(this.#now, this.#host.arming, (c, now) => this.#expire(c, now)));
   }
 
   /** Listens to the caller's signal for `call`. */

@@ -2,6 +2,7 @@
  * One call's bookkeeping and the shapes of its result, kept apart from the state machine.
  * One `Call` is made per admitted call, so it is kept small.
  */
+import type { SlowWatch } from '../policies/rate-window.js';
 import type { Deadline } from './timeout.js';
 import type { CircuitState, ExecutionResult, ProbeGate } from './types.js';
 
@@ -30,6 +31,8 @@ export class Call implements Deadline {
   gate: ProbeGate | null = null;
   /** The bulkhead whose slot this call holds, until it is handed back. */
   slot: Slot | null = null;
+  /** When the slow-call rule watches this call: the moment it becomes slow. */
+  watch: SlowWatch<Call> | null = null;
 
   constructor(
     /** Changed only when a call that waited for a bulkhead slot is admitted. */

@@ -1,5 +1,5 @@
 import { Breaker, type BreakerHost } from './breaker.js';
-import { DEFAULT_CONFIG, mergeConfig, show, validateConfig } from './config.js';
+import { DEFAULT_CONFIG, MAX_DELAY, mergeConfig, show, validateConfig } from './config.js';
 import { Events } from './events.js';
 import { formatStats, formatSummary } from './format.js';
 import { TimerArming } from './timeout.js';
@@ -141,7 +141,7 @@ export interface CircuitBreakerRegistry {
   destroy(): void;
 }
 
-const OPTION_KEYS = new Set(['signal', 'cacheKey', 'retry', 'fallback']);
+const OPTION_KEYS = new Set(['signal', 'cacheKey', 'timeout', 'retry', 'fallback']);
 const REGISTRY_KEYS = new Set(['defaults', 'clock']);
 
 function checkName(name: unknown, where: string): asserts name is string {
@@ -163,6 +163,8 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 interface ReadOptions {
   signal?: AbortSignal | undefined;
   cacheKey?: string | null | undefined;
+  /** This call's own timeout, in place of `requestTimeout`. */
+  timeout?: number | undefined;
   /** Set only when the call sets its own retry or fallback. */
   policies?: CallPolicies | undefined;
 }
@@ -176,23 +178,29 @@ function readOptions(options: object, where = 'execute', extra: readonly string[
     throw new TypeError(`${where}: options must be an object, got ${show(options)}`);
   }
   // The wrappers read cacheKey their own way, or not at all.
-  const known = extra.length === 0 ? [...OPTION_KEYS] : ['signal', 'retry', 'fallback', ...extra];
+  const known = extra.length === 0 ? [...OPTION_KEYS] : ['signal', 'timeout', 'retry', 'fallback', ...extra];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (options: ${known.join(', ')})`);
     }
   }
-  const { signal, cacheKey, retry, fallback } = options as ExecuteOptions;
+  const { signal, cacheKey, timeout, retry, fallback } = options as ExecuteOptions;
   if (signal !== undefined && !isAbortSignal(signal)) {
     throw new TypeError(`${where}: options.signal must be an AbortSignal, got ${show(signal)}`);
   }
   if (cacheKey !== undefined && typeof cacheKey !== 'string' && !extra.includes('cacheKey')) {
     throw new TypeError(`${where}: options.cacheKey must be a string, got ${show(cacheKey)}`);
   }
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout === Infinity || (timeout > 0 && timeout <= MAX_DELAY)))) {
+    // A TypeError like every bad option: execute documents one kind of programmer error.
+    throw new TypeError(
+      `${where}: options.timeout must be a number of ms above 0 and at most ${MAX_DELAY}, or Infinity for no timeout, got ${show(timeout)}`,
+    );
+  }
   if (fallback !== undefined && typeof fallback !== 'function') {
     throw new TypeError(`${where}: options.fallback must be a function, got ${show(fallback)}`);
   }
-  const read: ReadOptions = { signal, cacheKey: extra.includes('cacheKey') ? undefined : cacheKey };
+  const read: ReadOptions = { signal, cacheKey: extra.includes('cacheKey') ? undefined : cacheKey, timeout };
   if (retry !== undefined || fallback !== undefined) {
     read.policies = {
       retry: retry === undefined ? undefined : normalizeRetry(retry, `${where}: options.retry`),
@@ -251,6 +259,7 @@ class Registry implements CircuitBreakerRegistry {
       fn as (signal?: AbortSignal) => unknown,
       read?.cacheKey,
       read?.signal,
+      read?.timeout,
     ) as Promise<ExecutionResult<Awaited<T>>>;
   }
 
@@ -406,9 +415,9 @@ class Registry implements CircuitBreakerRegistry {
   ): Promise<ExecutionResult<unknown>> {
     const breaker = this.#breakers.get(executorName) ?? this.#create(executorName);
     if (breaker.policies !== null || read.policies !== undefined) {
-      return runComposed(breaker, breaker.policies, fn, cacheKey, read.signal, read.policies);
+      return runComposed(breaker, breaker.policies, fn, cacheKey, read.signal, read.policies, read.timeout);
     }
-    return breaker.execute(fn, cacheKey, read.signal);
+    return breaker.execute(fn, cacheKey, read.signal, read.timeout);
   }
 
   /** A call with retry or fallback (src/policies/compose.ts). */
@@ -417,7 +426,7 @@ class Registry implements CircuitBreakerRegistry {
     fn: (signal?: AbortSignal) => unknown,
     read: ReadOptions | undefined,
   ): Promise<ExecutionResult<unknown>> {
-    return runComposed(breaker, breaker.policies, fn, read?.cacheKey, read?.signal, read?.policies);
+    return runComposed(breaker, breaker.policies, fn, read?.cacheKey, read?.signal, read?.policies, read?.timeout);
   }
 
   #find(executorName: string, where: string): Breaker | undefined {

@@ -10,6 +10,7 @@ export class Counters {
   failed = 0;
   rejected = 0;
   retries = 0;
+  ignored = 0;
   consecutiveFailures = 0;
   consecutiveSuccesses = 0;
   timesOpened = 0;
@@ -60,6 +61,17 @@ export class Counters {
     this.failed++;
   }
 
+  /**
+   * A call that ran for `time` ms and failed in a way `isFailure` said not to count: a
+   * failed request, but a healthy answer for the circuit, so no failure time and no streak.
+   */
+  ignoredFailure(time: number): void {
+    this.ran++;
+    this.totalTime += time;
+    this.failed++;
+    this.ignored++;
+  }
+
   /** A fresh snapshot: new `Date`s every time, so changing one changes nothing here. */
   snapshot(executorName: string, state: CircuitState, nextAttempt: number | null): CircuitBreakerStats {
     return {
@@ -69,6 +81,7 @@ export class Counters {
       successfulRequests: this.successful,
       failedRequests: this.failed,
       rejectedRequests: this.rejected,
+      ignoredFailures: this.ignored,
       consecutiveFailures: this.consecutiveFailures,
       consecutiveSuccesses: this.consecutiveSuccesses,
       timesOpened: this.timesOpened,

@@ -88,7 +88,7 @@ export class DeadlineQueue<E extends Deadline> {
     if (n === this.#head || items[n - 1]!.deadline <= entry.deadline) {
       items.push(entry);
     } else {
-      // Only after requestTimeout was lowered while calls were running.
+      // After requestTimeout was lowered while calls ran, or with per-call timeouts and slow watches.
       let lo = this.#head;
       let hi = n;
       while (lo < hi) {

@@ -35,6 +35,16 @@ export enum CircuitState {
  * | `retryBudget` | 0.2 |
  * | `fallback` | none |
  * | `retry` | none |
+ * | `isFailure` | none: every error counts |
+ * | `isResultFailure` | none: every value is a success |
+ * | `failureRateThreshold` | none: the rate rule is off |
+ * | `minimumRequests` | 10 |
+ * | `slowCallDuration` | `Infinity` (off) |
+ * | `slowCallRateThreshold` | 1 |
+ * | `resetTimeoutMultiplier` | 1 |
+ * | `maxResetTimeout` | 600000 |
+ * | `resetTimeoutJitter` | 0 |
+ * | `retryAfter` | none |
  */
 export interface CircuitBreakerConfig {
   /** Failures within `failureWindow` that open the circuit. A positive integer. */
@@ -67,9 +77,49 @@ export interface CircuitBreakerConfig {
    */
   retryBudget: number;
   /** Answers every call of the executor that would fail (see {@link ExecuteOptions.fallback}). */
-  fallback?: Fallback;
+  fallback?: Fallback | undefined;
   /** Retries every call of the executor (see {@link ExecuteOptions.retry}). */
-  retry?: number | RetryOptions | false;
+  retry?: number | RetryOptions | false | undefined;
+  /**
+   * Asked for every error `fn` throws or rejects with (as thrown; never for the breaker's
+   * own timeouts, which always count). `false` means the service answered and the request
+   * was at fault (a 404, a validation error): the caller still gets `success: false`, but
+   * the circuit treats it as a healthy answer. A predicate that throws counts the error.
+   */
+  isFailure?: ((error: unknown) => boolean) | undefined;
+  /**
+   * Asked for every value `fn` produces. `true` makes the call a failure whose error is a
+   * `ResultFailureError` carrying the value; it counts as any failure and is never cached.
+   * A predicate that throws leaves the value a success.
+   */
+  isResultFailure?: ((value: unknown) => boolean) | undefined;
+  /**
+   * Opens the circuit when, over the last `failureWindow`, at least `minimumRequests` calls
+   * have completed and failures / completed reaches this share, in (0, 1]. Off when unset.
+   */
+  failureRateThreshold?: number | undefined;
+  /** Calls the rate rules need to have seen within `failureWindow` before they judge. A positive integer. */
+  minimumRequests: number;
+  /**
+   * A call running this long (ms) is slow, from that moment on even while it still runs;
+   * `Infinity` turns the slow-call rule off.
+   */
+  slowCallDuration: number;
+  /** Share of slow calls, in (0, 1], over `failureWindow` (at least `minimumRequests` seen) that opens the circuit. */
+  slowCallRateThreshold: number;
+  /** Each reopening from HALF_OPEN multiplies the open period by this (>= 1); closing resets it. */
+  resetTimeoutMultiplier: number;
+  /** The longest an open period grows to, in ms (the cap is never below `resetTimeout`). */
+  maxResetTimeout: number;
+  /** Each open period is shortened by a random share up to this, in [0, 1), so a fleet does not probe in lockstep. */
+  resetTimeoutJitter: number;
+  /**
+   * For a counted failure, the service's own request to pause (an HTTP `Retry-After`, Slack's
+   * `retryAfter`): ms from now, or a Date. An answer opens the circuit at once until then,
+   * capped at `max(maxResetTimeout, resetTimeout)`. `undefined`, a time not in the future,
+   * or a throw: no request.
+   */
+  retryAfter?: ((error: unknown) => number | Date | undefined) | undefined;
 }
 
 /** Options of one {@link execute} call. */
@@ -90,6 +140,8 @@ export interface ExecuteOptions {
    * Not asked once the caller's signal has aborted.
    */
   fallback?: Fallback;
+  /** This call's own timeout in ms, in place of the executor's `requestTimeout`; `Infinity` for none. */
+  timeout?: number;
 }
 
 interface ExecutionResultBase {
@@ -152,6 +204,8 @@ export interface CircuitBreakerStats {
   failedRequests: number;
   /** Calls the circuit refused to run, including those answered from the cache. */
   rejectedRequests: number;
+  /** Failed calls that `isFailure` said not to count against the circuit (also in `failedRequests`). */
+  ignoredFailures: number;
   /** Failures since the last success. */
   consecutiveFailures: number;
   /** Successes since the last failure. */

@@ -28,10 +28,12 @@ export function runComposed(
   cacheKey: string | null | undefined,
   signal: AbortSignal | undefined,
   call: CallPolicies | undefined,
+  timeout?: number,
 ): Promise<ExecutionResult<unknown>> {
   const plan = call?.retry !== undefined ? call.retry : (own?.retry ?? null);
   const fallback = call?.fallback ?? own?.fallback;
-  const tries = plan === null ? breaker.execute(fn, cacheKey, signal) : retrying(breaker, fn, cacheKey, signal, plan);
+  const tries =
+    plan === null ? breaker.execute(fn, cacheKey, signal, timeout) : retrying(breaker, fn, cacheKey, signal, plan, timeout);
   if (fallback === undefined) return tries;
   // A caller who gave up waits for nothing more.
   return tries.then((result) =>

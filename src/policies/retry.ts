@@ -74,18 +74,29 @@ export class RetryBudget {
 /** What the retry loop needs of a breaker (src/core/breaker.ts provides it). */
 export interface Tries {
   readonly name: string;
-  execute(fn: (signal?: AbortSignal) => unknown, cacheKey: string | null | undefined, signal: AbortSignal | undefined): Promise<ExecutionResult<unknown>>;
+  execute(
+    fn: (signal?: AbortSignal) => unknown,
+    cacheKey: string | null | undefined,
+    signal: AbortSignal | undefined,
+    timeout?: number,
+  ): Promise<ExecutionResult<unknown>>;
+  /** Whether a failed result counted against the circuit (false for one `isFailure` ignored). */
+  counted(result: ExecutionResult<unknown>): boolean;
   /** Counts the first try of a retried call, or asks the budget for a retry (counting it). */
   budget(retry: boolean): boolean;
   /** Counts a retry and emits `request:retry`. */
   retried(attempt: number, error: Error, delayMs: number): void;
 }
 
-/** Whether a failed try is worth another; a `retryIf` that throws says no. */
-function worthRetrying(plan: RetryPlan, error: Error): boolean {
-  if (plan.retryIf === undefined) return true;
+/**
+ * Whether a failed try is worth another: by default, a failure the circuit counted (a
+ * timeout, or an error `isFailure` did not wave through); else what `retryIf` says, and a
+ * `retryIf` that throws says no.
+ */
+function worthRetrying(breaker: Tries, plan: RetryPlan, result: ExecutionResult<unknown>): boolean {
+  if (plan.retryIf === undefined) return breaker.counted(result);
   try {
-    return plan.retryIf(error) === true;
+    return plan.retryIf(result.error) === true;
   } catch {
     return false;
   }
@@ -114,11 +125,12 @@ export function retrying(
   cacheKey: string | null | undefined,
   signal: AbortSignal | undefined,
   plan: RetryPlan,
+  timeout?: number,
 ): Promise<ExecutionResult<unknown>> {
   breaker.budget(false);
   // Most first tries succeed: they cost one `then`, not an async loop.
-  return breaker.execute(fn, cacheKey, signal).then((first) =>
-    first.success || first.rejected ? first : retryAfter(breaker, fn, cacheKey, signal, plan, first),
+  return breaker.execute(fn, cacheKey, signal, timeout).then((first) =>
+    first.success || first.rejected ? first : retryAfter(breaker, fn, cacheKey, signal, plan, first, timeout),
   );
 }
 
@@ -130,16 +142,17 @@ async function retryAfter(
   signal: AbortSignal | undefined,
   plan: RetryPlan,
   first: ExecutionResult<unknown>,
+  timeout: number | undefined,
 ): Promise<ExecutionResult<unknown>> {
   for (let attempt = 1; ; attempt++) {
-    const result = attempt === 1 ? first : await breaker.execute(fn, cacheKey, signal);
+    const result = attempt === 1 ? first : await breaker.execute(fn, cacheKey, signal, timeout);
     result.attempts = attempt;
     if (
       result.success ||
       result.rejected ||
       attempt >= plan.attempts ||
       signal?.aborted === true ||
-      !worthRetrying(plan, result.error) ||
+      !worthRetrying(breaker, plan, result) ||
       !breaker.budget(true)
     ) {
       return result;

@@ -8,7 +8,11 @@
  * generators keep the instants of different kinds apart:
  *   - commands run at multiples of 10 ms (the clock starts at one, `advance` moves by them);
  *   - `requestTimeout` is 3 mod 10, so a call times out at 3 mod 10;
- *   - `resetTimeout` is 5 mod 10, so a circuit half-opens at 5 or 8 mod 10.
+ *   - `resetTimeout` is 5 mod 10, so a circuit half-opens at 5 or 8 mod 10;
+ *   - `slowCallDuration` is 7 mod 10, so a call becomes slow at 7 mod 10 (and a circuit
+ *     opened then half-opens at 2 mod 10);
+ *   - open periods stay 5 mod 10 as they grow (`resetTimeoutMultiplier` odd, `maxResetTimeout`
+ *     5 mod 10) and so do the pauses `retryAfter` asks for (ms 5 mod 10, or Dates 5 mod 10).
  * Window and cache ages are compared with the clock, not timed, so their values include
  * exact multiples of the command grid to hit `now - t === span` boundaries.
  */
@@ -45,8 +49,10 @@ export type Command =
       key: number;
       /** The caller's own signal: none, one the test may abort later, or already aborted. */
       abort: 'none' | 'signal' | 'pre';
-      /** Picks a non-Error value, an abort reason, or a scheduled outcome. */
+      /** Picks a non-Error value, an abort reason, or a scheduled outcome; and the markers the policies read. */
       v: number;
+      /** options.timeout: an index into CALL_TIMEOUTS. */
+      to: number;
     }
   /** `n` pending calls at once, to fill (and overfill) the half-open probe slots. */
   | { t: 'burst'; ex: number; n: number; sig: boolean; key: number }
@@ -68,7 +74,68 @@ export type Command =
   /** A programmer error: must reject / throw and change nothing. */
   | { t: 'bad'; ex: number; variant: number };
 
-export const BAD_VARIANTS = 6;
+export const BAD_VARIANTS = 7;
+
+/** options.timeout of a call: mostly none. */
+export const CALL_TIMEOUTS = [undefined, undefined, undefined, 3, 53, Infinity] as const;
+
+// ---------------------------------------------------------------------------- policies
+
+type Marked = { ignore?: boolean; explode?: boolean; bad?: boolean; hint?: number | Date; name?: unknown; value?: unknown };
+const marked = (x: unknown): Marked | null => (typeof x === 'object' && x !== null ? (x as Marked) : null);
+
+/** Ignores errors marked `ignore`; throws for errors marked `explode`. */
+export const IS_FAILURE = (error: unknown): boolean => {
+  const m = marked(error);
+  if (m?.explode) throw new Error('isFailure exploded');
+  return m?.ignore !== true;
+};
+
+/** Values marked `bad` are failures; throws for values marked `explode`. */
+export const IS_RESULT_FAILURE = (value: unknown): boolean => {
+  const m = marked(value);
+  if (m?.explode) throw new Error('isResultFailure exploded');
+  return m?.bad === true;
+};
+
+/** The `hint` of an error, or of a bad value inside its ResultFailureError; throws for `explode`. */
+export const RETRY_AFTER = (error: unknown): number | Date | undefined => {
+  let m = marked(error);
+  if (m?.name === 'ResultFailureError') m = marked(m.value);
+  if (m?.explode) throw new Error('retryAfter exploded');
+  return m?.hint;
+};
+
+/** Puts the markers `v` picks on an error or value the test makes. */
+export function mark<T extends object>(target: T, v: number, now: number): T {
+  const m = target as Marked;
+  if (v % 5 === 1) m.ignore = true;
+  if (v % 4 === 3) m.bad = true;
+  if (v % 7 === 3) m.explode = true;
+  if (v % 5 === 2) m.hint = HINTS[v % HINTS.length] ?? new Date(now + 505);
+  return target;
+}
+
+/** Pauses in ms (one beyond every cap); undefined stands for a Date 505 ms after the call starts. */
+const HINTS = [5, 25, 1_005, 100_000_005, undefined] as const;
+
+const SLOW_DURATIONS = [7, 17, 57, 507] as const;
+const MAX_RESET_TIMEOUTS = [5, 55, 505, 30_005, 600_005] as const;
+
+/** The policy keys, each present or not. */
+const policyArb = fc.record(
+  {
+    isFailure: fc.constant(IS_FAILURE),
+    isResultFailure: fc.constant(IS_RESULT_FAILURE),
+    retryAfter: fc.constant(RETRY_AFTER),
+    failureRateThreshold: fc.constantFrom(0.25, 0.5, 1),
+    minimumRequests: fc.integer({ min: 1, max: 5 }),
+    slowCallDuration: fc.constantFrom(...SLOW_DURATIONS),
+    slowCallRateThreshold: fc.constantFrom(0.34, 0.5, 1),
+    resetTimeoutMultiplier: fc.constantFrom(1, 3),
+  },
+  { requiredKeys: [] },
+);
 
 // ---------------------------------------------------------------------------- values on the grid
 
@@ -84,8 +151,11 @@ const requestTimeout = fc.oneof(
 
 /** A whole configuration on the grid: the registry defaults of one run. */
 export function defaultsArb(maxThreshold = 4) {
-  return fc.record({
-    failureThreshold: fc.integer({ min: 1, max: maxThreshold }),
+  const seed = fc.record({
+    failureThreshold: fc.oneof(
+      { arbitrary: fc.integer({ min: 1, max: maxThreshold }), weight: 5 },
+      { arbitrary: fc.constant(Infinity), weight: 1 },
+    ),
     failureWindow: fc.constantFrom(...FAILURE_WINDOWS),
     resetTimeout: fc.constantFrom(...RESET_TIMEOUTS),
     successThreshold: fc.integer({ min: 1, max: 3 }),
@@ -93,7 +163,11 @@ export function defaultsArb(maxThreshold = 4) {
     cacheFallback: fc.boolean(),
     fallbackMaxAge: fc.constantFrom(...MAX_AGES),
     fallbackMaxEntries: fc.integer({ min: 1, max: 3 }),
+    maxResetTimeout: fc.constantFrom(...MAX_RESET_TIMEOUTS),
   });
+  // A third of the runs keep to the seed's rules; the rest turn policies on at random.
+  const policies = fc.oneof({ arbitrary: fc.constant({}), weight: 1 }, { arbitrary: policyArb, weight: 2 });
+  return fc.tuple(seed, policies).map(([base, extra]) => ({ ...base, ...extra }));
 }
 
 /** A valid partial configuration on the grid. */
@@ -107,6 +181,15 @@ const partialArb = fc.record(
     cacheFallback: fc.boolean(),
     fallbackMaxAge: fc.constantFrom(...MAX_AGES),
     fallbackMaxEntries: fc.integer({ min: 1, max: 3 }),
+    isFailure: fc.constantFrom(IS_FAILURE, undefined),
+    isResultFailure: fc.constantFrom(IS_RESULT_FAILURE, undefined),
+    retryAfter: fc.constantFrom(RETRY_AFTER, undefined),
+    failureRateThreshold: fc.constantFrom(0.25, 0.5, 1, undefined),
+    minimumRequests: fc.integer({ min: 1, max: 5 }),
+    slowCallDuration: fc.constantFrom(...SLOW_DURATIONS, Infinity),
+    slowCallRateThreshold: fc.constantFrom(0.34, 0.5, 1),
+    resetTimeoutMultiplier: fc.constantFrom(1, 3),
+    maxResetTimeout: fc.constantFrom(...MAX_RESET_TIMEOUTS),
   },
   { requiredKeys: [] },
 );
@@ -123,6 +206,14 @@ const badPartialArb = fc.oneof(
   fc.constant({ failureTreshold: 2 }),
   fc.constant({ failureThreshold: 1, resetTimeout: 5, requestTimeout: -3 }),
   fc.constant({ successThreshold: 1, fallbackMaxAge: 0 }),
+  fc.constant({ failureRateThreshold: 0 }),
+  fc.constant({ minimumRequests: 0, isFailure: IS_FAILURE }),
+  fc.constant({ slowCallDuration: 0 }),
+  fc.constant({ slowCallRateThreshold: 1.5 }),
+  fc.constant({ resetTimeoutMultiplier: 0.5 }),
+  fc.constant({ resetTimeoutJitter: 1 }),
+  fc.constant({ isResultFailure: true }),
+  fc.constant({ retryAfter: 5_000, failureThreshold: Infinity }),
 );
 
 // ---------------------------------------------------------------------------- commands
@@ -161,6 +252,7 @@ export function commandArb(mix: Mix): fc.Arbitrary<Command> {
       { arbitrary: fc.constant('pre' as const), weight: 1 },
     ),
     v,
+    to: fc.nat({ max: CALL_TIMEOUTS.length - 1 }),
   });
   const burst = fc.record({
     t: fc.constant('burst' as const),

@@ -37,7 +37,7 @@ import {
   type ExecuteOptions,
   type ExecutionResult,
 } from '../../src/index.js';
-import { BAD_VARIANTS, NAMES, NON_ERRORS, type Command, type FnKind } from './commands.js';
+import { BAD_VARIANTS, CALL_TIMEOUTS, NAMES, NON_ERRORS, mark, type Command, type FnKind } from './commands.js';
 import {
   ReferenceModel,
   type Behaviour,
@@ -118,6 +118,7 @@ function normalizeStats(stats: CircuitBreakerStats): StatsSpec {
     successfulRequests: stats.successfulRequests,
     failedRequests: stats.failedRequests,
     rejectedRequests: stats.rejectedRequests,
+    ignoredFailures: stats.ignoredFailures,
     consecutiveFailures: stats.consecutiveFailures,
     consecutiveSuccesses: stats.consecutiveSuccesses,
     timesOpened: stats.timesOpened,
@@ -377,11 +378,12 @@ export class Run {
     abort: 'none' | 'signal' | 'pre',
     v: number,
     stable = false,
+    to = 0,
   ): void {
     const name = this.#names[exIndex % this.#names.length]!;
     const call = this.#newCall(name, kind, sig);
-    const payload = { id: call.id };
-    const error = new Error(`failure of call #${call.id}`);
+    const payload = mark({ id: call.id }, v, Date.now());
+    const error = mark(new Error(`failure of call #${call.id}`), v, Date.now());
     const nonError = NON_ERRORS[v % NON_ERRORS.length];
     let behaviour: Behaviour;
     let scheduled: { ok: boolean; payload: unknown } | null = null;
@@ -413,6 +415,8 @@ export class Run {
     const options: ExecuteOptions = {};
     const modelOptions: CallOptions = {};
     if (key > 0) options.cacheKey = modelOptions.cacheKey = `k${key}`;
+    const timeout = CALL_TIMEOUTS[to % CALL_TIMEOUTS.length];
+    if (timeout !== undefined) options.timeout = modelOptions.timeout = timeout;
     if (abort !== 'none') {
       call.controller = new AbortController();
       options.signal = call.controller.signal;
@@ -451,7 +455,7 @@ export class Run {
     const name = 'ex' in command ? this.#names[command.ex % this.#names.length]! : '';
     switch (command.t) {
       case 'call':
-        this.#startCall(command.ex, command.fn, command.sig, command.key, command.abort, command.v, command.stable);
+        this.#startCall(command.ex, command.fn, command.sig, command.key, command.abort, command.v, command.stable, command.to);
         return;
       case 'burst': {
         const kind: FnKind = this.#scheduler ? 'scheduled' : 'pending';
@@ -465,12 +469,15 @@ export class Run {
         const settlers = call.settlers!;
         call.settlers = null;
         if (command.how === 'resolve') {
-          const payload = { id: call.id, late: true };
+          const payload = mark({ id: call.id, late: true }, command.v, Date.now());
           settlers.resolve(payload);
           await drainMicrotasks();
           model.settle(call.id, true, payload);
         } else {
-          const reason = command.how === 'reject' ? new Error(`late failure of #${call.id}`) : NON_ERRORS[command.v % NON_ERRORS.length];
+          const reason =
+            command.how === 'reject'
+              ? mark(new Error(`late failure of #${call.id}`), command.v, Date.now())
+              : NON_ERRORS[command.v % NON_ERRORS.length];
           settlers.reject(reason);
           await drainMicrotasks();
           model.settle(call.id, false, reason);
@@ -572,6 +579,7 @@ export class Run {
       () => loose.configure!('', { failureThreshold: 1 }),
       () => loose.openCircuit!(5),
       () => loose.execute!(name, fn, { cacheKey: 5 }),
+      () => loose.execute!(name, fn, { timeout: 0 }),
     ];
     let outcome: unknown;
     try {
@@ -724,6 +732,12 @@ export class Run {
           expect(Object.is(error.cause, spec.value), `${where}: cause is the thrown value`).toBe(true);
         }
         return;
+      case 'result': {
+        const e = error as Error & { value?: unknown };
+        expect(e.name, `${where}: ResultFailureError`).toBe('ResultFailureError');
+        expect(e.value, `${where}: the value judged a failure`).toBe(spec.value);
+        return;
+      }
       case 'timeout': {
         const e = error as Error & { executorName?: string; timeout?: number };
         expect({ name: e.name, executorName: e.executorName, timeout: e.timeout }, `${where}: TimeoutError`).toEqual({

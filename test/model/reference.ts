@@ -16,6 +16,13 @@
  * A new failureThreshold or failureWindow is judged at the instant of `configure`, as
  * docs/decisions.md says: a failure that aged out under the old window stays out, and of
  * the rest the most recent that fit are kept. See {@link ModelBreaker.resizeWindow}.
+ *
+ * The policies (POLICIES.md sections 1 and 2, docs/decisions.md): every call the rate rules
+ * see is kept as a record with its time, and the window is recomputed from all of them on
+ * each judgement (a record counts while `floor(t / (failureWindow / 10))` is one of the
+ * last ten such buckets). A running call admitted while CLOSED becomes slow exactly at
+ * `start + slowCallDuration`, played by `advance` like a timeout (and before one at the
+ * same instant).
  */
 
 export type State = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
@@ -29,9 +36,19 @@ export interface Config {
   cacheFallback: boolean;
   fallbackMaxAge: number;
   fallbackMaxEntries: number;
+  isFailure?: ((error: unknown) => boolean) | undefined;
+  isResultFailure?: ((value: unknown) => boolean) | undefined;
+  failureRateThreshold?: number | undefined;
+  minimumRequests: number;
+  slowCallDuration: number;
+  slowCallRateThreshold: number;
+  resetTimeoutMultiplier: number;
+  maxResetTimeout: number;
+  resetTimeoutJitter: number;
+  retryAfter?: ((error: unknown) => number | Date | undefined) | undefined;
 }
 
-/** The seed document's defaults. */
+/** The seed document's defaults, and those of POLICIES.md. */
 export const BUILT_IN_DEFAULTS: Readonly<Config> = Object.freeze({
   failureThreshold: 5,
   failureWindow: 60_000,
@@ -41,6 +58,12 @@ export const BUILT_IN_DEFAULTS: Readonly<Config> = Object.freeze({
   cacheFallback: true,
   fallbackMaxAge: 300_000,
   fallbackMaxEntries: 100,
+  minimumRequests: 10,
+  slowCallDuration: Infinity,
+  slowCallRateThreshold: 1,
+  resetTimeoutMultiplier: 1,
+  maxResetTimeout: 600_000,
+  resetTimeoutJitter: 0,
 });
 
 const MAX_DELAY = 2147483647;
@@ -50,6 +73,8 @@ export type ErrorSpec =
   /** `fn` threw or rejected with `value` (or the caller aborted with it): the same Error, or a wrapper with it as `cause`. */
   | { kind: 'thrown'; value: unknown }
   | { kind: 'timeout'; executorName: string; timeout: number }
+  /** isResultFailure judged `value` a failure: a ResultFailureError carrying it. */
+  | { kind: 'result'; value: unknown }
   /** `period` names the open (or half-open) period: one error object per period. */
   | { kind: 'open'; executorName: string; nextAttemptTime: number | null; period: string };
 
@@ -73,6 +98,7 @@ export interface StatsSpec {
   successfulRequests: number;
   failedRequests: number;
   rejectedRequests: number;
+  ignoredFailures: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   timesOpened: number;
@@ -105,6 +131,26 @@ export interface CallOptions {
   cacheKey?: string;
   /** The caller's signal had already aborted with this reason. */
   abortedBefore?: { reason: unknown };
+  /** options.timeout */
+  timeout?: number;
+}
+
+/** A call the rate rules saw: completed (maybe failed), and/or seen (maybe slow). */
+interface RateRecord {
+  t: number;
+  completed: number;
+  failed: number;
+  seen: number;
+  slow: number;
+}
+
+/** A predicate's answer; one that throws is as if it were not configured. */
+function ask<T>(predicate: (x: unknown) => T, x: unknown, otherwise: T): T {
+  try {
+    return predicate(x);
+  } catch {
+    return otherwise;
+  }
 }
 
 /** What the model says about a call right after `execute` returned. */
@@ -133,6 +179,11 @@ class ModelBreaker {
   probeSuccesses = 0;
   /** Failure times still kept, oldest first. */
   failures: number[] = [];
+  /** Every call the rate rules saw since they were last emptied. */
+  rates: RateRecord[] = [];
+  /** Reopenings from HALF_OPEN since the circuit last closed. */
+  reopenings = 0;
+  ignored = 0;
 
   successful = 0;
   failed = 0;
@@ -164,6 +215,7 @@ class ModelBreaker {
       successfulRequests: this.successful,
       failedRequests: this.failed,
       rejectedRequests: this.rejected,
+      ignoredFailures: this.ignored,
       consecutiveFailures: this.consecutiveFailures,
       consecutiveSuccesses: this.consecutiveSuccesses,
       timesOpened: this.timesOpened,
@@ -174,6 +226,44 @@ class ModelBreaker {
       nextAttemptTime: this.state === 'OPEN' ? this.until : null,
       avgResponseTime: this.ran === 0 ? 0 : this.totalTime / this.ran,
     };
+  }
+
+  ratesOn(): boolean {
+    return this.config.failureRateThreshold !== undefined || this.config.slowCallDuration !== Infinity;
+  }
+
+  /** Adds a rate record at `now` and says whether a rate rule opens, over the last ten buckets. */
+  recordRate(now: number, r: Omit<RateRecord, 't'>): boolean {
+    this.rates.push({ t: now, ...r });
+    const width = this.config.failureWindow / 10;
+    const newest = Math.floor(now / width);
+    const live = this.rates.filter((x) => Math.floor(x.t / width) > newest - 10);
+    const sum = (k: keyof RateRecord) => live.reduce((n, x) => n + x[k], 0);
+    const { failureRateThreshold, minimumRequests, slowCallDuration, slowCallRateThreshold } = this.config;
+    const completed = sum('completed');
+    const seen = sum('seen');
+    if (failureRateThreshold !== undefined && completed >= minimumRequests && sum('failed') / completed >= failureRateThreshold) {
+      return true;
+    }
+    return slowCallDuration !== Infinity && seen >= minimumRequests && sum('slow') / seen >= slowCallRateThreshold;
+  }
+
+  /** The open period after `reopenings` reopenings (no jitter: the generators leave it 0). */
+  openPeriod(): number {
+    const { resetTimeout, resetTimeoutMultiplier, maxResetTimeout, resetTimeoutJitter } = this.config;
+    if (resetTimeoutJitter !== 0) throw new Error('model: jitter is not modelled');
+    if (this.reopenings === 0) return resetTimeout;
+    return Math.min(Math.round(resetTimeout * resetTimeoutMultiplier ** this.reopenings), Math.max(maxResetTimeout, resetTimeout));
+  }
+
+  /** What retryAfter asks for, in ms from `now`, capped; null for nothing. */
+  pause(error: unknown, now: number): number | null {
+    const retryAfter = this.config.retryAfter;
+    if (retryAfter === undefined) return null;
+    const answer = ask(retryAfter, error, undefined);
+    const ms = typeof answer === 'number' ? answer : answer instanceof Date ? answer.getTime() - now : NaN;
+    if (!(ms > 0)) return null;
+    return Math.min(Math.ceil(ms), Math.max(this.config.maxResetTimeout, this.config.resetTimeout));
   }
 
   /** Records a failure at `now`; whether the window now holds failureThreshold failures. */
@@ -244,6 +334,10 @@ interface ModelCall {
   readonly start: number;
   /** When it times out; Infinity for never. */
   readonly deadline: number;
+  /** When it becomes slow (watched: admitted while CLOSED, slow-call rule on, not settled at once); Infinity for never. */
+  slowAt: number;
+  /** Whether it passed slowAt while running. */
+  slowSeen: boolean;
   readonly admittedIn: State;
   readonly cacheKey: string | undefined;
   /** Running: started and not yet given a result. */
@@ -306,7 +400,7 @@ export class ReferenceModel {
     for (const b of this.breakers.values()) {
       if (b.state === 'OPEN' && b.until !== null) n++;
       for (const c of this.#calls.values()) {
-        if (c.breaker === b && c.running && c.deadline !== Infinity) {
+        if (c.breaker === b && c.running && (c.deadline !== Infinity || (c.slowAt !== Infinity && !c.slowSeen))) {
           n++;
           break;
         }
@@ -331,7 +425,9 @@ export class ReferenceModel {
       breaker: b,
       generation: b.generation,
       start: now,
-      deadline: now + b.config.requestTimeout,
+      deadline: now + (options.timeout ?? b.config.requestTimeout),
+      slowAt: behaviour.kind === 'pending' && b.state === 'CLOSED' ? now + b.config.slowCallDuration : Infinity,
+      slowSeen: false,
       admittedIn: b.state,
       cacheKey: options.cacheKey,
       running: true,
@@ -381,8 +477,11 @@ export class ReferenceModel {
     if (!isValidPartial(partial)) return false;
     const b = this.#findOrCreate(name);
     const before = b.config;
+    const wasOn = b.ratesOn();
     b.config = { ...b.config, ...(partial as Partial<Config>) };
     b.resizeWindow(this.now, before.failureWindow);
+    // The rate window starts afresh when turned on or given a new span, and goes when off.
+    if (!b.ratesOn() || !wasOn || b.config.failureWindow !== before.failureWindow) b.rates = [];
     if (b.config.fallbackMaxEntries !== before.fallbackMaxEntries) b.trimCache();
     if (!b.config.cacheFallback) b.clearCache();
     return true;
@@ -402,8 +501,10 @@ export class ReferenceModel {
 
   closeCircuit(name: string): void {
     const b = this.#findOrCreate(name);
-    if (b.state === 'CLOSED') b.failures = [];
-    else this.#transition(b, 'CLOSED', null, this.now);
+    if (b.state === 'CLOSED') {
+      b.failures = [];
+      b.rates = [];
+    } else this.#transition(b, 'CLOSED', null, this.now);
   }
 
   reset(name: string): void {
@@ -482,6 +583,40 @@ export class ReferenceModel {
     const current = call.generation === b.generation && !this.#destroyed.has(b);
     b.ran++;
     b.totalTime += time;
+    const seen = call.slowSeen;
+    const slow = !seen && now >= call.slowAt;
+    const { isFailure, isResultFailure } = b.config;
+    let spec = error;
+    if (ok && isResultFailure !== undefined && ask(isResultFailure, payload, false) === true) {
+      ok = false;
+      spec = { kind: 'result', value: payload };
+    }
+    const healthy = (): void => {
+      if (current && b.state === 'HALF_OPEN') {
+        b.probesInFlight--;
+        b.probeSuccesses++;
+        if (b.probeSuccesses >= b.config.successThreshold) this.#transition(b, 'CLOSED', null, now);
+      } else if (current && b.state === 'CLOSED' && b.ratesOn()) {
+        if (b.recordRate(now, { completed: 1, failed: 0, seen: seen ? 0 : 1, slow: slow ? 1 : 0 })) this.#open(b, now, null);
+      }
+    };
+    if (!ok && spec === undefined && isFailure !== undefined && ask(isFailure, payload, true) === false) {
+      const ignored: ErrorSpec = { kind: 'thrown', value: payload };
+      b.failed++;
+      b.ignored++;
+      this.#emit(b, { event: 'request:failure', name: b.name, at: now, error: ignored });
+      healthy();
+      this.results.set(call.id, {
+        success: false,
+        error: ignored,
+        fromCache: false,
+        rejected: false,
+        circuitState: call.admittedIn,
+        executionTime: time,
+        at: now,
+      });
+      return;
+    }
     if (ok) {
       b.successful++;
       b.lastSuccess = now;
@@ -491,11 +626,7 @@ export class ReferenceModel {
         b.consecutiveFailures = 0;
       }
       this.#emit(b, { event: 'request:success', name: b.name, at: now, executionTime: time });
-      if (current && b.state === 'HALF_OPEN') {
-        b.probesInFlight--;
-        b.probeSuccesses++;
-        if (b.probeSuccesses >= b.config.successThreshold) this.#transition(b, 'CLOSED', null, now);
-      }
+      healthy();
       this.results.set(call.id, {
         success: true,
         data: payload,
@@ -507,7 +638,7 @@ export class ReferenceModel {
       });
       return;
     }
-    const spec = error ?? { kind: 'thrown', value: payload };
+    spec ??= { kind: 'thrown', value: payload };
     b.failed++;
     b.lastFailure = now;
     if (current) {
@@ -516,8 +647,17 @@ export class ReferenceModel {
     }
     this.#emit(b, { event: 'request:failure', name: b.name, at: now, error: spec });
     if (current) {
-      if (b.state === 'HALF_OPEN') this.#transition(b, 'OPEN', now + b.config.resetTimeout, now);
-      else if (b.state === 'CLOSED' && b.recordFailure(now)) this.#transition(b, 'OPEN', now + b.config.resetTimeout, now);
+      // retryAfter hears the thrown value, or for a bad result its error (duck-typed here).
+      const hint =
+        spec.kind === 'timeout'
+          ? null
+          : b.pause(spec.kind === 'result' ? { name: 'ResultFailureError', value: spec.value } : payload, now);
+      if (b.state === 'HALF_OPEN') this.#open(b, now, hint);
+      else if (b.state === 'CLOSED') {
+        const byCount = b.config.failureThreshold !== Infinity && b.recordFailure(now);
+        const byRate = b.ratesOn() && b.recordRate(now, { completed: 1, failed: 1, seen: seen ? 0 : 1, slow: slow ? 1 : 0 });
+        if (byCount || byRate || hint !== null) this.#open(b, now, hint);
+      }
     }
     this.results.set(call.id, {
       success: false,
@@ -556,6 +696,20 @@ export class ReferenceModel {
     });
   }
 
+  /** Opens on the rules: for the service's requested pause, or for the (grown) open period. */
+  #open(b: ModelBreaker, now: number, pause: number | null): void {
+    if (b.state === 'HALF_OPEN') b.reopenings++;
+    this.#transition(b, 'OPEN', now + (pause ?? b.openPeriod()), now);
+  }
+
+  /** A running call passes its slowCallDuration. */
+  #slowMark(c: ModelCall, t: number): void {
+    c.slowSeen = true;
+    const b = c.breaker;
+    if (c.generation !== b.generation || b.state !== 'CLOSED' || !b.ratesOn()) return;
+    if (b.recordRate(t, { completed: 0, failed: 0, seen: 1, slow: 1 })) this.#open(b, t, null);
+  }
+
   #transition(b: ModelBreaker, next: State, until: number | null, at: number): void {
     b.state = next;
     b.until = next === 'OPEN' ? until : null;
@@ -568,6 +722,8 @@ export class ReferenceModel {
     if (next === 'CLOSED') {
       b.timesClosed++;
       b.failures = [];
+      b.rates = [];
+      b.reopenings = 0;
     }
     const event: StateEventName =
       next === 'OPEN' ? 'circuit:opened' : next === 'CLOSED' ? 'circuit:closed' : 'circuit:half-open';
@@ -582,6 +738,9 @@ export class ReferenceModel {
     b.period++;
     b.probesInFlight = b.probeSuccesses = 0;
     b.failures = [];
+    b.rates = [];
+    b.reopenings = 0;
+    b.ignored = 0;
     b.clearCache();
     b.successful = b.failed = b.rejected = 0;
     b.consecutiveFailures = b.consecutiveSuccesses = 0;
@@ -596,6 +755,7 @@ export class ReferenceModel {
     let next = Infinity;
     for (const c of this.#calls.values()) {
       if (c.running && !this.#destroyed.has(c.breaker) && c.deadline < next) next = c.deadline;
+      if (c.running && !c.slowSeen && !this.#destroyed.has(c.breaker) && c.slowAt < next) next = c.slowAt;
     }
     for (const b of this.breakers.values()) {
       if (b.state === 'OPEN' && b.until !== null && b.until < next) next = b.until;
@@ -603,10 +763,14 @@ export class ReferenceModel {
     return next === Infinity ? null : next;
   }
 
-  /** Plays everything due at `t`: half-openings, then timeouts in deadline and call order. */
+  /**
+   * Plays everything due at `t`: half-openings, then, in call order, each call becoming slow
+   * and then timing out.
+   */
   #playDue(t: number): void {
+    const live = (c: ModelCall) => c.running && !this.#destroyed.has(c.breaker);
     const due = [...this.#calls.values()]
-      .filter((c) => c.running && !this.#destroyed.has(c.breaker) && c.deadline === t)
+      .filter((c) => live(c) && (c.deadline === t || (c.slowAt === t && !c.slowSeen)))
       .sort((x, y) => x.id - y.id);
     for (const b of this.breakers.values()) {
       if (b.state === 'OPEN' && b.until === t) {
@@ -617,7 +781,8 @@ export class ReferenceModel {
       }
     }
     for (const c of due) {
-      if (!c.running) continue;
+      if (c.slowAt === t && live(c)) this.#slowMark(c, t);
+      if (!c.running || c.deadline !== t) continue;
       this.#settle(c, false, undefined, {
         kind: 'timeout',
         executorName: c.breaker.name,
@@ -629,9 +794,11 @@ export class ReferenceModel {
 
 // ---------------------------------------------------------------------------- validation
 
-const COUNTS = ['failureThreshold', 'successThreshold', 'fallbackMaxEntries'];
+const COUNTS = ['successThreshold', 'fallbackMaxEntries', 'minimumRequests'];
 const SPANS = ['failureWindow', 'fallbackMaxAge'];
-const KNOWN = new Set(Object.keys(BUILT_IN_DEFAULTS));
+const SHARES = ['failureRateThreshold', 'slowCallRateThreshold'];
+const FUNCTIONS = ['isFailure', 'isResultFailure', 'retryAfter'];
+const KNOWN = new Set([...Object.keys(BUILT_IN_DEFAULTS), ...FUNCTIONS, 'failureRateThreshold']);
 
 /** docs/bad-input.md, restated. */
 export function isValidPartial(partial: unknown): boolean {
@@ -644,7 +811,19 @@ export function isValidPartial(partial: unknown): boolean {
       if (typeof value !== 'boolean') return false;
       continue;
     }
+    if (FUNCTIONS.includes(key)) {
+      if (value !== undefined && typeof value !== 'function') return false;
+      continue;
+    }
+    if (key === 'failureRateThreshold' && value === undefined) continue;
     if (typeof value !== 'number') return false;
+    if (key === 'failureThreshold' && value === Infinity) continue;
+    if (SHARES.includes(key) && !(value > 0 && value <= 1)) return false;
+    if (key === 'slowCallDuration' && !(value === Infinity || (value > 0 && value <= MAX_DELAY))) return false;
+    if (key === 'resetTimeoutMultiplier' && !(value >= 1 && Number.isFinite(value))) return false;
+    if (key === 'maxResetTimeout' && !(value >= 0 && value <= MAX_DELAY)) return false;
+    if (key === 'resetTimeoutJitter' && !(value >= 0 && value < 1)) return false;
+    if (key === 'failureThreshold' && !(Number.isInteger(value) && value > 0)) return false;
     if (COUNTS.includes(key) && !(Number.isInteger(value) && value > 0)) return false;
     if (SPANS.includes(key) && !(Number.isFinite(value) && value > 0)) return false;
     if (key === 'resetTimeout' && !(value >= 0 && value <= MAX_DELAY)) return false;

@@ -14,6 +14,9 @@
  *
  * After the snippets: compile-time checks of the API's types (see "Type assertions").
  */
+// The guide imports `ErrorCode` from @slack/web-api; renamed here beside other names.
+import { APIErrorCode, isNotionClientError } from '@notionhq/client';
+import { ErrorCode as SlackErrorCode } from '@slack/web-api';
 import * as circuitBreaker from 'executor-circuit-breaker';
 import {
   CircuitOpenError,
@@ -152,6 +155,37 @@ import {
     requestTimeout: 5 * 1000    // Fast timeout
   });
 }
+
+// Which outcomes count, and when the circuit opens
+{
+  const REQUEST_ERRORS = new Set<string>([APIErrorCode.ObjectNotFound, APIErrorCode.ValidationError]);
+  circuitBreaker.configure('notion', {
+    isFailure: (error) => !(isNotionClientError(error) && REQUEST_ERRORS.has(error.code)),
+  });
+}
+async function policySnippets(url: string) {
+  circuitBreaker.configure('boards', {
+    isResultFailure: (response) => (response as Response).status >= 500,
+  });
+  const result = await circuitBreaker.execute('boards', (signal) => fetch(url, { signal }));
+  if (!result.success && result.error instanceof circuitBreaker.ResultFailureError) {
+    await (result.error.value as Response).body?.cancel();
+  }
+
+  circuitBreaker.configure('slack', {
+    failureThreshold: Infinity,
+    failureRateThreshold: 0.5, // half of the calls of the last minute failed
+    minimumRequests: 20,       // and there were at least 20 of them
+  });
+
+  circuitBreaker.configure('slack', {
+    retryAfter: (error) => {
+      const e = error as { code?: string; retryAfter?: number };
+      return e.code === SlackErrorCode.RateLimitedError ? (e.retryAfter ?? 1) * 1000 : undefined;
+    },
+  });
+}
+void policySnippets;
 
 // ======================================================================================
 // API Reference
@@ -600,6 +634,7 @@ interface GuideCircuitBreakerStats {
   successfulRequests: number;
   failedRequests: number;
   rejectedRequests: number;
+  ignoredFailures: number;     // failed calls isFailure did not count (also in failedRequests)
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   timesOpened: number;
@@ -1076,7 +1111,7 @@ assertType<CircuitBreakerEvents, GuideCircuitBreakerEvents>(true);
 assertType<circuitBreaker.CircuitBreakerStats, CircuitBreakerStats>(true);
 
 // The documented configuration keys (plus fallbackMaxEntries, from CONTRACT.md, and the
-// composition keys: the bulkhead, retry and fallback).
+// keys of POLICIES.md: the outcome and opening rules, the bulkhead, retry and fallback).
 assertType<
   keyof CircuitBreakerConfig,
   | 'failureThreshold'
@@ -1087,6 +1122,16 @@ assertType<
   | 'cacheFallback'
   | 'fallbackMaxAge'
   | 'fallbackMaxEntries'
+  | 'isFailure'
+  | 'isResultFailure'
+  | 'failureRateThreshold'
+  | 'minimumRequests'
+  | 'slowCallDuration'
+  | 'slowCallRateThreshold'
+  | 'resetTimeoutMultiplier'
+  | 'maxResetTimeout'
+  | 'resetTimeoutJitter'
+  | 'retryAfter'
   | 'maxConcurrent'
   | 'maxQueue'
   | 'retryBudget'
@@ -1176,6 +1221,8 @@ async function resultNarrowing() {
   // @ts-expect-error -- fn is required
   circuitBreaker.execute('notion');
   // @ts-expect-error -- unknown option
+  circuitBreaker.execute('notion', async () => 1, { timeOut: 5 });
+  // A call's own timeout.
   circuitBreaker.execute('notion', async () => 1, { timeout: 5 });
 }
 
