@@ -2,7 +2,6 @@ import { mergeConfig } from './config.js';
 import { CircuitOpenError, TimeoutError, toError } from './errors.js';
 import { Events } from './events.js';
 import { FallbackCache, MISS } from './fallback.js';
-import { wantsSignal } from './signal.js';
 import { Call, failure, pendingOf, success } from './call.js';
 import { Counters } from './stats.js';
 import { DeadlineQueue, type TimerArming } from './timeout.js';
@@ -79,9 +78,6 @@ export class Breaker {
   #window: FailureWindow | null = null;
   #cache: FallbackCache | null = null;
   #deadlines: DeadlineQueue<Call> | null = null;
-  /** The last fn run and whether it takes the signal: a stable fn is inspected once. */
-  #lastFn: Function | null = null;
-  #lastWantsSignal = false;
   /** Asked before each half-open probe, when breakers are coordinated beyond this process. */
   #gate: ProbeGate | null = null;
 
@@ -143,7 +139,11 @@ export class Breaker {
 
     let value: unknown;
     try {
-      if (fn === this.#lastFn ? this.#lastWantsSignal : this.#inspect(fn)) {
+      // An AbortController costs more than the rest of the call, so only a fn that declares
+      // a parameter gets one. `length` is one property read, the same for a fresh closure
+      // as for a stable fn, where reading the source text to tell `(...args) =>` from
+      // `() =>` cost more than the whole call.
+      if (fn.length !== 0) {
         call.controller = new AbortController();
         value = fn(call.controller.signal);
       } else {
@@ -249,17 +249,10 @@ export class Breaker {
   destroy(): void {
     this.#clearReopenTimer();
     this.#deadlines?.clear();
-    this.#lastFn = null;
     this.#gate = null;
     this.#generation++;
     this.#phase = CLOSED_PHASE;
     this.#events = DETACHED;
-  }
-
-  /** Decides whether `fn` takes the signal and remembers the answer for the next call. */
-  #inspect(fn: Function): boolean {
-    this.#lastFn = fn;
-    return (this.#lastWantsSignal = wantsSignal(fn));
   }
 
   #reject(
