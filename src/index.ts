@@ -62,8 +62,9 @@ function registry(): CircuitBreakerRegistry {
  * Runs `fn` under the circuit of `executorName`, creating the breaker on first use.
  *
  * `fn` is called as `fn(signal)`: the signal aborts when the call times out or when
- * `options.signal` aborts. A function written with an empty parameter list, such as
- * `async () => ...`, cannot read the signal and is called without one.
+ * `options.signal` aborts. Only a function that declares a parameter (`fn.length > 0`,
+ * such as `(signal) => fetch(url, { signal })`) gets it; `async () => ...` is called
+ * without one, which saves creating it.
  *
  * Never rejects because of `fn`: success, failure, timeout and rejection all resolve to an
  * {@link ExecutionResult}. Rejects with a `TypeError`, changing nothing, only for a bad

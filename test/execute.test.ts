@@ -329,16 +329,32 @@ describe('the AbortSignal handed to fn', () => {
     expect(received.reason).toBeInstanceOf(TimeoutError);
   });
 
-  it('a (...args) => fn receives a real AbortSignal', async () => {
+  it('a (...args) => fn declares no counted parameter (length 0): called with no argument', async () => {
     const result = await reg.execute(NAME, (...args: unknown[]) => args);
-    expect(result.data).toHaveLength(1);
-    expect(result.data![0]).toBeInstanceOf(AbortSignal);
+    expect(result.data).toEqual([]);
   });
 
-  it('a (signal = fallback) => fn receives a real AbortSignal, not its default', async () => {
+  it('a (signal = fallback) => fn has length 0: called without a signal, so its default applies', async () => {
     const fallback = 'no signal';
     const result = await reg.execute(NAME, (signal: AbortSignal | string = fallback) => signal);
-    expect(result.data).toBeInstanceOf(AbortSignal);
+    expect(result.data).toBe(fallback);
+  });
+
+  it('a (signal, ...rest) => fn declares one parameter: it gets the signal and nothing else', async () => {
+    const result = await reg.execute(NAME, (signal: AbortSignal, ...rest: unknown[]) => [signal, rest.length]);
+    expect(result.data![0]).toBeInstanceOf(AbortSignal);
+    expect(result.data![1]).toBe(0);
+  });
+
+  it('a fresh closure per call is judged per call: alternating kinds on one breaker each get their due', async () => {
+    for (let i = 0; i < 4; i++) {
+      const withSignal = await reg.execute(NAME, (signal: AbortSignal) => signal instanceof AbortSignal);
+      const without = await reg.execute(NAME, function () {
+        // eslint-disable-next-line prefer-rest-params
+        return arguments.length;
+      });
+      expect([withSignal.data, without.data]).toEqual([true, 0]);
+    }
   });
 
   it('a function with an empty parameter list as written is called with no argument', async () => {
@@ -355,12 +371,16 @@ describe('the AbortSignal handed to fn', () => {
     expect(asyncFn.data).toBe(0);
   });
 
-  it('a bound function (source hidden) gets the signal', async () => {
-    function target(this: unknown, ...args: unknown[]) {
-      return args[0];
+  it('a bound function counts what its target declares: one parameter gets the signal, none gets nothing', async () => {
+    function withParam(this: unknown, signal: unknown) {
+      return signal;
     }
-    const result = await reg.execute(NAME, target.bind(null) as (signal: AbortSignal) => unknown);
-    expect(result.data).toBeInstanceOf(AbortSignal);
+    function withoutParam(this: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      return arguments.length;
+    }
+    expect((await reg.execute(NAME, withParam.bind(null) as (signal: AbortSignal) => unknown)).data).toBeInstanceOf(AbortSignal);
+    expect((await reg.execute(NAME, withoutParam.bind(null))).data).toBe(0);
   });
 });
 

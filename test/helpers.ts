@@ -4,8 +4,8 @@
  * concurrent calls, a function that takes the signal) keeps its own next to its tests.
  *
  * Note for new helpers that hand a function to execute(): the library looks at the
- * function's parameter list to decide whether to create an AbortSignal for it
- * (src/core/signal.ts), so `() => ...` and `(signal) => ...` are not interchangeable.
+ * function's declared parameters (`fn.length`) to decide whether to create an AbortSignal
+ * for it, so `() => ...` and `(signal) => ...` are not interchangeable.
  */
 import { vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';

@@ -39,7 +39,7 @@ afterEach(() => {
 
 /**
  * Never settles. Unlike helpers.ts's hang it names the signal parameter, so each call
- * gets an AbortSignal (src/core/signal.ts): the two are not interchangeable.
+ * gets an AbortSignal (it declares a parameter): the two are not interchangeable.
  */
 const hang = (_signal: AbortSignal) => new Promise<never>(() => {});
 

@@ -25,7 +25,7 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
     { id: 'ours', label: 'ours, default (10 s timeout, cache on)', kind: 'ours', op: () => ours.execute(name, fn) },
     {
       id: 'ours-fresh',
-      label: 'ours, default, a new closure per call',
+      label: 'ours, default, closure per call (a new async () => 1 each call)',
       kind: 'ours',
       op: () => ours.execute(name, async () => 1),
     },

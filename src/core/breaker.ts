@@ -2,7 +2,6 @@ import { mergeConfig } from './config.js';
 import { CircuitOpenError, TimeoutError, toError } from './errors.js';
 import { Events } from './events.js';
 import { FallbackCache, MISS } from './fallback.js';
-import { wantsSignal } from './signal.js';
 import { Call, failure, pendingOf, success } from './call.js';
 import { Counters } from './stats.js';
 import { DeadlineQueue, type TimerArming } from './timeout.js';
@@ -97,9 +96,6 @@ export class Breaker implements Tries {
   #rates: RateWindow | null = null;
   /** Reopenings from HALF_OPEN since the circuit last closed: how much the open period has grown. */
   #reopenings = 0;
-  /** The last fn run and whether it takes the signal: a stable fn is inspected once. */
-  #lastFn: Function | null = null;
-  #lastWantsSignal = false;
   /** Asked before each half-open probe, when breakers are coordinated beyond this process. */
   #gate: ProbeGate | null = null;
 
@@ -178,7 +174,11 @@ export class Breaker implements Tries {
 
     let value: unknown;
     try {
-      if (fn === this.#lastFn ? this.#lastWantsSignal : this.#inspect(fn)) {
+      // An AbortController costs more than the rest of the call, so only a fn that declares
+      // a parameter gets one. `length` is one property read, the same for a fresh closure
+      // as for a stable fn, where reading the source text to tell `(...args) =>` from
+      // `() =>` cost more than the whole call.
+      if (fn.length !== 0) {
         call.controller = new AbortController();
         value = fn(call.controller.signal);
       } else {
@@ -285,7 +285,6 @@ export class Breaker implements Tries {
     this.#dismissWaiting();
     this.#clearReopenTimer();
     this.#deadlines?.clear();
-    this.#lastFn = null;
     this.#gate = null;
     this.#generation++;
     this.#phase = CLOSED_PHASE;
@@ -329,12 +328,6 @@ export class Breaker implements Tries {
     const watched = call.watch === null ? UNSEEN_FAST : this.#endWatch(call.watch, now);
     rates.complete(now, failed, watched.seen, watched.slow);
     return rates.trips(this.#config);
-  }
-
-  /** Decides whether `fn` takes the signal and remembers the answer for the next call. */
-  #inspect(fn: Function): boolean {
-    this.#lastFn = fn;
-    return (this.#lastWantsSignal = wantsSignal(fn));
   }
 
   #reject(
@@ -711,7 +704,7 @@ export class Breaker implements Tries {
     // Runs fn as execute() does; execute keeps its copy inline, being the hot path.
     let value: unknown;
     try {
-      if (fn === this.#lastFn ? this.#lastWantsSignal : this.#inspect(fn)) {
+      if (fn.length !== 0) {
         call.controller = new AbortController();
         value = fn(call.controller.signal);
       } else {

@@ -323,7 +323,7 @@ export class Run {
       }
       return fn;
     }
-    // The library hands a signal only to a function that names a parameter (src/core/signal.ts).
+    // The library hands a signal only to a function that declares a parameter (fn.length > 0).
     return call.wantsSignal
       ? function (signal: AbortSignal) {
           // eslint-disable-next-line prefer-rest-params
