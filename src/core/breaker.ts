@@ -175,6 +175,8 @@ export class Breaker {
       (data) => this.#finish(call, true, data),
       (error) => this.#finish(call, false, error),
     );
+    // Aborted while fn ran synchronously: the event fired before anyone listened.
+    if (callerSignal?.aborted) this.#onCallerAbort(call);
     return result;
   }
 
