@@ -206,6 +206,38 @@ describe('what fn may throw or return', () => {
   });
 
   it.each([
+    ['rejects with', true],
+    ['throws', false],
+  ])('fn %s a plain object with a string message: the Error keeps that message, the object is the cause', async (_how, rejects) => {
+    const reason = { status: 404, message: 'Not found' };
+    const result = await reg.execute(NAME, () => {
+      if (rejects) return Promise.reject(reason);
+      throw reason;
+    });
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error!.message).toBe('Not found');
+    expect(result.error!.cause).toBe(reason);
+  });
+
+  it.each([
+    ['a message that is not a string', { message: 42 }, 'Non-Error thrown: [object Object]'],
+    ['an inherited message', Object.create({ message: 'from the prototype' }), 'from the prototype'],
+    [
+      'a message getter that throws',
+      {
+        get message(): string {
+          throw new Error('no');
+        },
+      },
+      'Non-Error thrown: [object Object]',
+    ],
+  ])('an object with %s', async (_kind, reason, message) => {
+    const result = await reg.execute(NAME, () => Promise.reject(reason));
+    expect(result.error!.message).toBe(message);
+    expect(result.error!.cause).toBe(reason);
+  });
+
+  it.each([
     ['a number', 7],
     ['an object', { ok: true }],
     ['undefined', undefined],
