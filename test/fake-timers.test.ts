@@ -9,7 +9,7 @@
  * src/core/timeout.ts.
  */
 import { createHook } from 'node:async_hooks';
-import FakeTimers, { type InstalledClock } from '@sinonjs/fake-timers';
+import * as FakeTimers from '@sinonjs/fake-timers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
@@ -126,7 +126,7 @@ expectFakeTimeWorks(
   () => vi.useRealTimers(),
 );
 
-let sinon: InstalledClock | undefined;
+let sinon: FakeTimers.Clock | undefined;
 const uninstallSinon = () => {
   sinon?.uninstall();
   sinon = undefined;
