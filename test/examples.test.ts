@@ -61,6 +61,10 @@ const EXAMPLES: Record<string, { lines: string[]; checks: number }> = {
     lines: ['{"level":"info","message":"SIGTERM received, shutting down gracefully"}', 'shutdown complete'],
     checks: 10,
   },
+  'api-clients.mjs': {
+    lines: ['  invalid slack  An API error occurred: channel_not_found                     -> the request was wrong'],
+    checks: 2,
+  },
   'opentelemetry.mjs': {
     lines: ['  circuit_breaker.requests{executor=slack,outcome=rejected} 2'],
     checks: 6,

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client as NotionClient, LogLevel as NotionLogLevel } from '@notionhq/client';
+import { Client as NotionClient, LogLevel as NotionLogLevel, UnknownHTTPResponseError, isNotionClientError } from '@notionhq/client';
 import { WebClient, LogLevel as SlackLogLevel, retryPolicies } from '@slack/web-api';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
@@ -96,13 +96,32 @@ describe('@notionhq/client', () => {
     expect(hits('notion')).toBe(2);
   });
 
-  it("its own timeoutMs rejects with RequestTimeoutError, a failure", async () => {
+  it('by default retries a GET that got a 500', async () => {
+    await start();
+    const notion = new NotionClient({ auth: 'secret', baseUrl: service.url, logLevel: NotionLogLevel.ERROR });
+    service.setMode('down', 'notion');
+    const result = await reg.execute('notion', () => notion.pages.retrieve({ page_id: 'p1' }));
+    expect(result.error).toBeInstanceOf(TimeoutError);
+    // Its first retry comes 0.5-1.5 s later, for a call the breaker has already given up on.
+    expect(await eventually(() => hits('notion') >= 2, 3_000)).toBe(true);
+    service.setMode('up', 'notion'); // the next retry (a 404 from the fake) ends them
+  }, 10_000);
+
+  it('its own timeoutMs rejects with RequestTimeoutError, a failure, and leaves the request open', async () => {
     await start();
     const notion = new NotionClient({ auth: 'secret', baseUrl: service.url, timeoutMs: 50, retry: false, logLevel: NotionLogLevel.ERROR });
     service.setMode('slow', 'notion');
     const result = await reg.execute('notion', () => notion.pages.create(page));
     expect(result.error).toMatchObject({ name: 'RequestTimeoutError', code: 'notionhq_client_request_timeout' });
     expect(clients.notionIsFailure(result.error)).toBe(true);
+    expect(service.inFlight()).toBe(1);
+  });
+
+  it('an answer that is not a Notion error object (a proxy\'s 502) is an UnknownHTTPResponseError, a failure', () => {
+    const error = new UnknownHTTPResponseError({ status: 502, message: undefined, headers: new Headers(), rawBodyText: '<html>Bad gateway</html>' });
+    expect(isNotionClientError(error)).toBe(true);
+    expect(clients.notionIsFailure(error)).toBe(true);
+    expect(clients.notionRetryAfter(error)).toBeUndefined();
   });
 
   it('sorts its errors: 5xx, 429 and network errors are failures, 4xx answers are the request\'s fault', async () => {
