@@ -174,6 +174,15 @@ describe('@slack/web-api', () => {
     service.setMode('up', 'slack'); // let its next retry succeed, ending them
   }, 10_000);
 
+  it('by default does not retry an ok: false answer: the call gets its PlatformError at once', async () => {
+    await start();
+    const slack = new WebClient('xoxb-token', { slackApiUrl: service.slackApiUrl, logLevel: SlackLogLevel.ERROR });
+    service.setMode('invalid', 'slack');
+    const result = await reg.execute('slack', () => slack.chat.postMessage(message));
+    expect(result.error).toMatchObject({ code: 'slack_webapi_platform_error' }); // within requestTimeout
+    expect(hits('slack')).toBe(1);
+  });
+
   it("by default waits out a 429's Retry-After and tries again", async () => {
     await start({ retryAfterSeconds: 1 });
     const slack = new WebClient('xoxb-token', { slackApiUrl: service.slackApiUrl, logLevel: SlackLogLevel.ERROR });
