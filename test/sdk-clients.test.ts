@@ -29,9 +29,14 @@ const REQUEST_TIMEOUT = 200;
 let service: any;
 let reg: CircuitBreakerRegistry;
 
-async function start(options: { slowMs?: number; retryAfterSeconds?: number } = {}) {
+/**
+ * A fresh service and registry. Calls that end with the service's answer get a roomy
+ * requestTimeout (the machine may be busy); tests about the breaker's timeout ask for
+ * REQUEST_TIMEOUT.
+ */
+async function start(options: { slowMs?: number; retryAfterSeconds?: number } = {}, requestTimeout = 5_000) {
   service = await startFlakyService({ slowMs: 3_000, ...options });
-  reg = createRegistry({ defaults: { requestTimeout: REQUEST_TIMEOUT, failureThreshold: 100 } });
+  reg = createRegistry({ defaults: { requestTimeout, failureThreshold: 100 } });
   return service;
 }
 
@@ -58,7 +63,6 @@ describe('@notionhq/client', () => {
   it('by default retries a 429 twice (honouring Retry-After) but not a POST that got a 500', async () => {
     await start({ retryAfterSeconds: 0 });
     const notion = new NotionClient({ auth: 'secret', baseUrl: service.url, logLevel: NotionLogLevel.ERROR });
-    reg.configure('notion', { requestTimeout: 5_000 }); // room for its three requests
     service.setMode('limited', 'notion');
     const limited = await reg.execute('notion', () => notion.pages.create(page));
     expect((limited.error as any).code).toBe('rate_limited');
@@ -80,7 +84,7 @@ describe('@notionhq/client', () => {
   });
 
   it("takes no signal: the breaker's timeout leaves its request open, unless withSignal hands it the signal", async () => {
-    await start();
+    await start({}, REQUEST_TIMEOUT);
     const notion = clients.createNotionClient(service, { requestTimeout: REQUEST_TIMEOUT });
     service.setMode('slow', 'notion');
 
@@ -97,7 +101,7 @@ describe('@notionhq/client', () => {
   });
 
   it('by default retries a GET that got a 500', async () => {
-    await start();
+    await start({}, REQUEST_TIMEOUT);
     const notion = new NotionClient({ auth: 'secret', baseUrl: service.url, logLevel: NotionLogLevel.ERROR });
     service.setMode('down', 'notion');
     const result = await reg.execute('notion', () => notion.pages.retrieve({ page_id: 'p1' }));
@@ -162,7 +166,7 @@ describe('@slack/web-api', () => {
   const message = { channel: '#ops', text: 'hello' };
 
   it('by default keeps retrying a 500 after the breaker has timed the call out', async () => {
-    await start();
+    await start({}, REQUEST_TIMEOUT);
     expect(retryPolicies.tenRetriesInAboutThirtyMinutes.retries).toBe(10);
     const slack = new WebClient('xoxb-token', { slackApiUrl: service.slackApiUrl, logLevel: SlackLogLevel.ERROR });
     service.setMode('down', 'slack');
@@ -184,7 +188,7 @@ describe('@slack/web-api', () => {
   });
 
   it("by default waits out a 429's Retry-After and tries again", async () => {
-    await start({ retryAfterSeconds: 1 });
+    await start({ retryAfterSeconds: 1 }, REQUEST_TIMEOUT);
     const slack = new WebClient('xoxb-token', { slackApiUrl: service.slackApiUrl, logLevel: SlackLogLevel.ERROR });
     service.setMode('limited', 'slack');
     const result = await reg.execute('slack', () => slack.chat.postMessage(message));
@@ -210,7 +214,7 @@ describe('@slack/web-api', () => {
   });
 
   it("takes no signal: the breaker's timeout leaves its request open, unless withSignal hands it the signal", async () => {
-    await start();
+    await start({}, REQUEST_TIMEOUT);
     const slack = clients.createSlackClient(service, { requestTimeout: REQUEST_TIMEOUT });
     service.setMode('slow', 'slack');
 
@@ -249,7 +253,7 @@ describe('Trello, its REST API through fetch', () => {
   const card = { title: 'Renew the certificate' };
 
   it("fetch takes the breaker's signal: a timeout cancels the request", async () => {
-    await start();
+    await start({}, REQUEST_TIMEOUT);
     const trello = clients.createTrelloClient(service);
     service.setMode('slow', 'trello');
     const result = await reg.execute('trello', (signal) => trello.createCard(card, signal));
