@@ -133,9 +133,11 @@ const uninstallSinon = () => {
 };
 
 expectFakeTimeWorks(
-  '@sinonjs/fake-timers used directly, its default set',
+  '@sinonjs/fake-timers used directly, every timer it fakes but nextTick and queueMicrotask',
   () => {
-    const clock = (sinon = FakeTimers.install());
+    // install() alone fakes nextTick and queueMicrotask too, which stalls the test runner's
+    // own worker process; the breaker uses neither.
+    const clock = (sinon = FakeTimers.install({ toNotFake: ['nextTick', 'queueMicrotask'] }));
     return { advance: (ms) => clock.tick(ms), count: () => clock.countTimers() };
   },
   uninstallSinon,
@@ -178,15 +180,27 @@ describe('under real timers the deadline timer stays a loop turn late', () => {
   });
 
   it('a call still running after its turn gets the one timer, cleared when it settles', async () => {
-    reg = createRegistry({ defaults: { requestTimeout: 60_000 } });
-    let finish!: (value: string) => void;
-    const call = reg.execute('e', () => new Promise<string>((resolve) => (finish = resolve)));
-    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before + 1);
-    finish('done');
-    expect((await call).data).toBe('done');
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
+    const timers: { _idleTimeout: number; _destroyed: boolean }[] = [];
+    const hook = createHook({
+      init(_id, type, _trigger, resource) {
+        const timer = resource as { _idleTimeout: number; _destroyed: boolean };
+        if (type === 'Timeout' && timer._idleTimeout > 60_000 && timer._idleTimeout <= 60_321) timers.push(timer);
+      },
+    }).enable();
+    try {
+      reg = createRegistry({ defaults: { requestTimeout: 60_321 } });
+      let finish!: (value: string) => void;
+      const call = reg.execute('e', () => new Promise<string>((resolve) => (finish = resolve)));
+      expect(timers).toHaveLength(0); // not within the call's own turn
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(timers).toHaveLength(1);
+      expect(timers[0]!._destroyed).toBe(false);
+      finish('done');
+      expect((await call).data).toBe('done');
+      expect(timers[0]!._destroyed).toBe(true); // cleared with the last running call
+    } finally {
+      hook.disable();
+    }
   });
 });
