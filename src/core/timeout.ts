@@ -45,7 +45,7 @@ const nodeSetImmediate = globalThis.setImmediate;
  * Whether a fake-timer library has replaced the timer functions: @sinonjs/fake-timers (which
  * vitest's and Jest's fake timers are built on) marks each function it installs with its
  * `clock`; any other replacement made after this module loaded shows as a changed function.
- * Asked once per loop turn at most, when a queue wants a timer.
+ * Asked when a queue wants a timer: at most once per executor and loop turn, never per call.
  */
 function timersFaked(): boolean {
   const set = globalThis.setTimeout;
