@@ -29,16 +29,17 @@ const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(2).padStart(5)}s]`;
 const log = (message) => console.log(`${stamp()} ${message}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const heading = (title) => console.log(`\n=== ${title} ${'='.repeat(Math.max(3, 76 - title.length))}\n`);
-const pad = (n) => String(n).padStart(2, '0');
-// Local wall-clock time, by hand: the first toLocaleTimeString() call loads locale data and
-// takes long enough (~15 ms) to skew the timestamps printed around it.
-const clockTime = (date) => `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+// Times of day in UTC, as the library's own reports (getSummary, formatStats) print them.
+const clockTime = (date) => `${date.toISOString().slice(11, 19)} UTC`;
 
 // ---- events -----------------------------------------------------------------------------
 
 // State events fire synchronously inside the call that causes them, before its promise
-// resolves, so a transition is printed just above the line of the call that caused it.
+// resolves: a transition caused by a call waits here and is printed just below that call's
+// line. One on a timer (OPEN -> HALF_OPEN) is printed at once.
 // They carry the stats after the change, not the state before it: remember that ourselves.
+let callsRunning = 0;
+const transitions = [];
 const previous = new Map();
 // request:failure fires just before circuit:opened, so this is the failure that tripped it.
 const lastError = new Map();
@@ -57,7 +58,9 @@ function stateChanged(name, stats) {
   } else {
     why = `${stats.consecutiveSuccesses} probes succeeded`;
   }
-  log(`>>> ${name}: ${from} -> ${stats.state} (${why})`);
+  const line = `>>> ${name}: ${from} -> ${stats.state} (${why})`;
+  if (callsRunning > 0) transitions.push(line);
+  else log(line);
 }
 circuitBreaker.on('circuit:opened', stateChanged);
 circuitBreaker.on('circuit:half-open', stateChanged);
@@ -103,23 +106,33 @@ async function json(response) {
 
 // Takes `signal` so that a timeout really cancels the HTTP request instead of leaving it running.
 function readPages() {
-  return circuitBreaker.execute(
+  return traced(circuitBreaker.execute(
     'notion',
     (signal) => fetch(`${service.url}/notion/pages`, { signal }).then(json),
     // A read can be answered from the last good result while the circuit is open.
     { cacheKey: 'GET /notion/pages' },
-  );
+  ));
 }
 
 function postMessage(text) {
-  return circuitBreaker.execute('slack', (signal) =>
+  return traced(circuitBreaker.execute('slack', (signal) =>
     fetch(`${service.url}/slack/chat.postMessage`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ channel: '#ops', text }),
       signal,
     }).then(json),
-  );
+  ));
+}
+
+/** Marks a call as running until its result is in, so its transitions wait for its line. */
+async function traced(call) {
+  callsRunning++;
+  try {
+    return await call;
+  } finally {
+    callsRunning--;
+  }
 }
 
 // One line per call, from the ExecutionResult (execute never rejects).
@@ -134,6 +147,7 @@ function show(label, result) {
   } else {
     log(`    ${where} FAILED after ${result.executionTime} ms: ${result.error.name}: ${result.error.message}`);
   }
+  for (const line of transitions.splice(0)) log(line);
 }
 const describe = (data) => (data.results ? `${data.results.length} pages` : `message ts ${data.ts}`);
 
@@ -167,6 +181,7 @@ for (let i = 0; i < 5; i++) await read(); // 3 failures, then rejections answere
 for (let i = 0; i < 4; i++) await post(`alert #${i + 1}`); // 3 failures, then a CircuitOpenError
 const rejection = await postMessage('one more');
 log(`    a rejected call's error: ${rejection.error.message}`);
+for (const line of transitions.splice(0)) log(line);
 endPhase();
 
 heading('3. Service slow: after resetTimeout a probe goes through, and times out');

@@ -17,8 +17,10 @@
 //   'down'  answers at once with 500 (a Notion error object for the Notion API)
 //   'slow'  answers 200, but only after `slowMs` (longer than the examples' request timeouts)
 //   'flaky' every third request to the service gets a 500 (deterministic, so runs repeat)
-//   'ratelimited' answers 429 with a `Retry-After` header of `retryAfterSeconds` (Slack's body
-//           is { ok: false, error: 'ratelimited' }, Notion's a rate_limited error object)
+//   'limited' answers 429 with `Retry-After: retryAfterSeconds` (each API's own rate-limit answer)
+//   'invalid' the service is up but refuses the request as each API refuses a bad one: Notion
+//           400 validation_error, Slack 200 { ok: false, error: 'channel_not_found' }, Trello
+//           400 'invalid value for idList'
 
 import http from 'node:http';
 
@@ -28,7 +30,7 @@ const PAGES = [
   { id: 'p3', title: 'On-call runbook' },
 ];
 const SERVICES = ['notion', 'slack', 'trello'];
-const MODES = ['up', 'down', 'slow', 'flaky', 'ratelimited'];
+const MODES = ['up', 'down', 'slow', 'flaky', 'limited', 'invalid'];
 
 /** Which fake service a path belongs to. */
 function serviceOf(pathname) {
@@ -61,8 +63,9 @@ async function readBody(req) {
  * Starts the service on 127.0.0.1 at a free port.
  * @returns {Promise<{
  *   url: string, slackApiUrl: string,
- *   setMode(mode: 'up'|'down'|'slow'|'flaky'|'ratelimited', service?: 'notion'|'slack'|'trello'): void,
+ *   setMode(mode: 'up'|'down'|'slow'|'flaky'|'limited'|'invalid', service?: 'notion'|'slack'|'trello'): void,
  *   hits(): { notion: number, slack: number, trello: number },
+ *   inFlight(): number,
  *   messages: { channel: string, text: string }[],
  *   close(): Promise<void>,
  * }>}
@@ -125,11 +128,19 @@ export async function startFlakyService({ slowMs = 1500, retryAfterSeconds = 1 }
     };
 
     const current = mode[service];
-    if (current === 'ratelimited') {
-      const headers = { 'retry-after': String(retryAfterSeconds) };
-      if (service === 'slack') return send(429, { ok: false, error: 'ratelimited' }, headers);
-      if (service === 'notion') return send(429, { object: 'error', status: 429, code: 'rate_limited', message: 'Rate limited' }, headers);
-      return send(429, { error: 'rate_limited' }, headers);
+    if (current === 'limited') {
+      res.setHeader('retry-after', String(retryAfterSeconds));
+      if (service === 'notion') {
+        return send(429, { object: 'error', status: 429, code: 'rate_limited', message: 'You have been rate limited' });
+      }
+      return send(429, service === 'slack' ? { ok: false, error: 'ratelimited' } : { error: 'API_TOKEN_LIMIT_EXCEEDED' });
+    }
+    if (current === 'invalid') {
+      if (service === 'notion') {
+        return send(400, { object: 'error', status: 400, code: 'validation_error', message: 'body.parent should be defined' });
+      }
+      if (service === 'slack') return send(200, { ok: false, error: 'channel_not_found' });
+      return send(400, { message: 'invalid value for idList', error: 'ERROR' });
     }
     if (current === 'down' || (current === 'flaky' && count[service] % 3 === 0)) {
       if (service === 'notion' && pathname.startsWith('/v1/')) {
@@ -175,6 +186,10 @@ export async function startFlakyService({ slowMs = 1500, retryAfterSeconds = 1 }
     /** Requests each service has received so far. */
     hits() {
       return { notion: total.notion, slack: total.slack, trello: total.trello };
+    },
+    /** 'slow' requests still open: neither answered nor given up by the client. */
+    inFlight() {
+      return pending.size;
     },
     /** Every message posted to the fake Slack API, in order. */
     messages,

@@ -79,7 +79,7 @@ for (let i = 0; i < 3; i++) await getPage('p1').catch(() => {});
 check(circuitBreaker.isOpen('notion'), 'three 500s open the Notion circuit');
 
 step('Slack rate-limits: the circuit opens at once until the time Slack asked for');
-service.setMode('ratelimited', 'slack');
+service.setMode('limited', 'slack');
 const limited = await circuitBreaker.execute('slack', () => slack.chat.postMessage({ channel: '#ops', text: 'deploy done' }));
 console.log(`  ${limited.error.code}, retry after ${limited.error.retryAfter} s`);
 check(circuitBreaker.isOpen('slack'), 'one 429 opens the Slack circuit (failureThreshold is 5)');
@@ -96,7 +96,7 @@ check(circuitBreaker.isClosed('slack'), 'after the pause, two probes succeed and
 
 step('fetch: a Response with status >= 500 is a failure, though fetch resolved');
 check((await getBoard('b1')).name === 'Operations', 'a 200 Response is a success');
-service.setMode('ratelimited', 'trello');
+service.setMode('limited', 'trello');
 await getBoard('b1').catch((error) => console.log(`  ${error.name}: HTTP ${error.value.status}, Retry-After ${error.value.headers.get('retry-after')} s`));
 const boards = circuitBreaker.getStats('boards');
 check(boards.state === 'OPEN' && boards.nextAttemptTime - boards.lastFailureTime === 1000, 'a 429 Response opens the circuit for its Retry-After');

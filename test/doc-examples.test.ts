@@ -553,7 +553,9 @@ describe('API Reference', () => {
       if (stats) {
         console.log(`State: ${stats.state}`);
         console.log(`Total requests: ${stats.totalRequests}`);
-        console.log(`Success rate: ${(stats.successfulRequests / stats.totalRequests * 100).toFixed(1)}%`);
+        // 100% before the first call, as in getSummary() and the health check.
+        const successRate = stats.totalRequests > 0 ? (stats.successfulRequests / stats.totalRequests) * 100 : 100;
+        console.log(`Success rate: ${successRate.toFixed(1)}%`);
         console.log(`Consecutive failures: ${stats.consecutiveFailures}`);
       }
       // --- end doc ---
@@ -561,10 +563,14 @@ describe('API Reference', () => {
     printStats();
     expect(printed('log')).toEqual([]); // no breaker for slack yet: null
 
+    circuitBreaker.configure('slack', {}); // a breaker, no call yet: 100%, never NaN%
+    printStats();
+    expect(printed('log')).toEqual(['State: CLOSED', 'Total requests: 0', 'Success rate: 100.0%', 'Consecutive failures: 0']);
+
     await succeedTimes('slack', 2);
     await failTimes('slack', 1);
     printStats();
-    expect(printed('log')).toEqual([
+    expect(printed('log').slice(4)).toEqual([
       'State: CLOSED',
       'Total requests: 3',
       'Success rate: 66.7%',

@@ -18,9 +18,10 @@ interface Run {
   stderr: string;
 }
 
-function node(file: string): Promise<Run> {
+function node(file: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join('examples', file)], { cwd: root, timeout: 30_000 }, (error, stdout, stderr) => {
+    const options = { cwd: root, timeout: 30_000, env: { ...process.env, ...env } };
+    execFile(process.execPath, [join('examples', file)], options, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
   });
@@ -68,6 +69,10 @@ const EXAMPLES: Record<string, { lines: string[]; checks: number }> = {
     lines: ['  missing-4: object_not_found (HTTP 404)', '  ResultFailureError: HTTP 429, Retry-After 1 s'],
     checks: 12,
   },
+  'api-clients.mjs': {
+    lines: ['  invalid slack  An API error occurred: channel_not_found                     -> the request was wrong'],
+    checks: 2,
+  },
   'opentelemetry.mjs': {
     lines: ['  circuit_breaker.requests{executor=slack,outcome=rejected} 2'],
     checks: 6,
@@ -83,7 +88,8 @@ beforeAll(async () => {
   }
   if (!dist.every((f) => existsSync(f))) throw new Error('dist/ is not built: run `npm run build` first');
   const files = [...Object.keys(EXAMPLES), 'demo.mjs'];
-  const results = await Promise.all(files.map((file) => node(file)));
+  // The demo in a time zone far from UTC, so that a local time among UTC ones shows.
+  const results = await Promise.all(files.map((file) => node(file, file === 'demo.mjs' ? { TZ: 'Asia/Kolkata' } : {})));
   files.forEach((file, i) => runs.set(file, results[i]!));
 }, 60_000);
 
@@ -139,4 +145,29 @@ describe('examples/', () => {
     expect(await exited).toBe(0);
     expect(stdout.trim().split('\n').pop()).toMatch(/\] done$/);
   }, 30_000);
+
+  it("the demo prints each transition a call caused just below that call's line", () => {
+    const lines = runs.get('demo.mjs')!.stdout.split('\n');
+    const caused = lines.flatMap((line, i) => {
+      const m = /\] >>> (\w+): \w+ -> (OPEN|CLOSED) /.exec(line);
+      return m ? [{ name: m[1]!, to: m[2]!, before: lines[i - 1]! }] : [];
+    });
+    expect(caused.length).toBeGreaterThanOrEqual(6); // each circuit: opens, reopens, closes
+    for (const { name, to, before } of caused) {
+      expect(before, `the line above ${name} -> ${to}`).toMatch(new RegExp(`\\]     ${name} +(GET|POST) `));
+      expect(before).toContain(to === 'OPEN' ? ' FAILED after ' : ' ok: ');
+    }
+  });
+
+  it('the demo prints every time of day in UTC (run here with TZ=Asia/Kolkata)', () => {
+    const stdout = runs.get('demo.mjs')!.stdout;
+    const clock = [...stdout.matchAll(/next attempt (\d\d):(\d\d):(\d\d) UTC/g)].map((m) => (+m[1]! * 60 + +m[2]!) * 60 + +m[3]!);
+    const iso = [...stdout.matchAll(/\d{4}-\d\d-\d\dT(\d\d):(\d\d):(\d\d)\.\d{3}Z/g)].map((m) => (+m[1]! * 60 + +m[2]!) * 60 + +m[3]!);
+    expect(clock.length).toBeGreaterThanOrEqual(4);
+    expect(iso.length).toBeGreaterThanOrEqual(2);
+    const all = [...clock, ...iso];
+    // The demo lasts seconds: all its times lie within a minute (or straddle midnight UTC).
+    const spread = Math.max(...all) - Math.min(...all);
+    expect(spread < 60 || spread > 86_400 - 60, `times of day ${all.join(', ')}`).toBe(true);
+  });
 });

@@ -214,6 +214,38 @@ describe('what fn may throw or return', () => {
   });
 
   it.each([
+    ['rejects with', true],
+    ['throws', false],
+  ])('fn %s a plain object with a string message: the Error keeps that message, the object is the cause', async (_how, rejects) => {
+    const reason = { status: 404, message: 'Not found' };
+    const result = await reg.execute(NAME, () => {
+      if (rejects) return Promise.reject(reason);
+      throw reason;
+    });
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error!.message).toBe('Not found');
+    expect(result.error!.cause).toBe(reason);
+  });
+
+  it.each([
+    ['a message that is not a string', { message: 42 }, 'Non-Error thrown: [object Object]'],
+    ['an inherited message', Object.create({ message: 'from the prototype' }), 'from the prototype'],
+    [
+      'a message getter that throws',
+      {
+        get message(): string {
+          throw new Error('no');
+        },
+      },
+      'Non-Error thrown: [object Object]',
+    ],
+  ])('an object with %s', async (_kind, reason, message) => {
+    const result = await reg.execute(NAME, () => Promise.reject(reason));
+    expect(result.error!.message).toBe(message);
+    expect(result.error!.cause).toBe(reason);
+  });
+
+  it.each([
     ['a number', 7],
     ['an object', { ok: true }],
     ['undefined', undefined],
@@ -478,6 +510,83 @@ describe("the caller's options.signal", () => {
     expect(result).toMatchObject({ success: false, rejected: false, fromCache: false, executionTime: 0 });
     expect(result.error).toBe(reason);
     expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+  });
+
+  describe('an abort while fn runs synchronously is the same as an abort one tick later', () => {
+    /** Runs a never-settling fn whose caller aborts inside fn, or one tick after execute returned. */
+    async function abortedCall(when: 'inside fn' | 'a tick later', halfOpen: boolean) {
+      if (halfOpen) {
+        reg.configure(NAME, { successThreshold: 1 });
+        await failTimes(3);
+        await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+        expect(reg.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+      }
+      const failures: Error[] = [];
+      reg.on('request:failure', (_name, error) => failures.push(error));
+      const controller = new AbortController();
+      const reason = new Error('caller gave up');
+      let fnSignal!: AbortSignal;
+      const call = track(
+        reg.execute(
+          NAME,
+          (signal) => {
+            fnSignal = signal;
+            if (when === 'inside fn') controller.abort(reason);
+            return new Promise<never>(() => {});
+          },
+          { signal: controller.signal },
+        ),
+      );
+      await Promise.resolve();
+      if (when === 'a tick later') controller.abort(reason);
+      await vi.advanceTimersByTimeAsync(0); // no time passes: the timeout plays no part
+      const stats = reg.getStats(NAME)!;
+      // The probe slot is free again: the next call runs (and, as a probe, closes the circuit).
+      const next = await reg.execute(NAME, () => 'next');
+      return {
+        settled: call.settled,
+        result: call.result,
+        isReason: call.result?.error === reason,
+        fnSignal: { aborted: fnSignal.aborted, isReason: fnSignal.reason === reason },
+        failures: failures.map((e) => e === reason),
+        stats: { state: stats.state, failed: stats.failedRequests, consecutiveFailures: stats.consecutiveFailures },
+        next: { ran: !next.rejected, state: reg.getState(NAME) },
+      };
+    }
+
+    it.each([
+      ['CLOSED', false],
+      ['HALF_OPEN (a probe)', true],
+    ])('circuit %s', async (_state, halfOpen) => {
+      const later = await abortedCall('a tick later', halfOpen);
+      tearDownFakeTimeRegistry(reg);
+      reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+      const inside = await abortedCall('inside fn', halfOpen);
+
+      expect(later.settled).toBe(true);
+      expect(later.isReason).toBe(true);
+      expect(later.fnSignal).toEqual({ aborted: true, isReason: true });
+      expect(later.next.ran).toBe(true);
+      expect(inside).toEqual(later);
+    });
+
+    it('with the timeout off too (requestTimeout: Infinity)', async () => {
+      reg.configure(NAME, { requestTimeout: Infinity });
+      const controller = new AbortController();
+      let fnSignal!: AbortSignal;
+      const result = await reg.execute(
+        NAME,
+        (signal) => {
+          fnSignal = signal;
+          controller.abort('stop');
+          return new Promise<never>(() => {});
+        },
+        { signal: controller.signal },
+      );
+      expect(result).toMatchObject({ success: false, rejected: false });
+      expect(result.error?.message).toBe('Non-Error thrown: "stop"');
+      expect(fnSignal.aborted).toBe(true);
+    });
   });
 
   it('a signal that never aborts changes nothing', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { CircuitState, type CircuitBreakerRegistry, type CircuitBreakerStats } from '../src/index.js';
+import { healthCheck } from '../src/observability/health.js';
 import { boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
 
 // ---------------------------------------------------------------------------
@@ -86,7 +87,7 @@ describe('formatStats', () => {
     ]);
   });
 
-  it('prints 0.0% for a breaker with no requests', () => {
+  it('prints a success rate of 100.0% and a rejection rate of 0.0% for a breaker with no requests', () => {
     reg.configure('fresh', {});
     expect(reg.formatStats(reg.getStats('fresh')!).split('\n').slice(0, 8)).toEqual([
       '=== Circuit Breaker: fresh ===',
@@ -94,7 +95,7 @@ describe('formatStats', () => {
       '',
       'Requests:',
       '  Total: 0',
-      '  Successful: 0 (0.0%)',
+      '  Successful: 0 (100.0%)',
       '  Failed: 0',
       '  Rejected: 0 (0.0%)',
     ]);
@@ -187,14 +188,14 @@ describe('getSummary', () => {
     expect(rows.map((r) => r.split(' ')[0])).toEqual(['zeta', 'alpha', 'mid']);
   });
 
-  it('prints percentages to one decimal and 0.0% for an executor with no requests', async () => {
+  it('prints percentages to one decimal and 100.0% for an executor with no requests', async () => {
     reg.configure('none', {});
     reg.configure('third', { failureThreshold: 100 });
     await reg.execute('third', ok());
     await times(reg, 'third', boom, 2);
     const rows = reg.getSummary().split('\n').slice(SUMMARY_HEADER.length);
     expect(rows).toEqual([
-      'none             CLOSED      0          0.0%       0',
+      'none             CLOSED      0          100.0%     0',
       'third            CLOSED      3          33.3%      0',
     ]);
   });
@@ -291,5 +292,24 @@ describe('getSummary', () => {
         [long, 'CLOSED', '1', '100.0%', '0'],
       ]);
     });
+  });
+});
+
+describe('the success rate of an executor with no calls', () => {
+  let reg: CircuitBreakerRegistry;
+  beforeEach(() => {
+    reg = fakeTimeRegistry();
+  });
+  afterEach(() => tearDownFakeTimeRegistry(reg));
+
+  it('is 100.0% everywhere: formatStats, getSummary and the health report agree', () => {
+    reg.configure('idle', {});
+    const block = reg.formatStats(reg.getStats('idle')!);
+    const row = reg.getSummary().split('\n').at(-1)!;
+    const health = healthCheck({ breakers: reg }).body.circuits['idle']!;
+    expect(block).toContain('  Successful: 0 (100.0%)');
+    expect(block).toContain('  Rejected: 0 (0.0%)');
+    expect(row.split(/\s+/)).toEqual(['idle', 'CLOSED', '0', '100.0%', '0']);
+    expect(health.successRate).toBe('100.0%');
   });
 });

@@ -331,11 +331,12 @@ describe('package.json', () => {
     expect(pkg.engines).toEqual({ node: '>=18' });
   });
 
-  it('publishes only dist, README.md and LICENSE', () => {
-    expect([...pkg.files].sort()).toEqual(['LICENSE', 'README.md', 'dist']);
+  it('publishes dist, the docs (not docs/api), the examples, README.md and LICENSE; prepack builds dist', () => {
+    expect([...pkg.files].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'docs/*.md', 'examples']);
+    expect(pkg.scripts.prepack).toBe('npm run build');
   });
 
-  it('packs the built files, README.md, LICENSE and package.json, and nothing else (npm pack --dry-run)', () => {
+  it('packs the built files, docs, examples, README.md, LICENSE and package.json, and nothing else (npm pack --dry-run)', () => {
     const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: root,
       encoding: 'utf8',
@@ -347,9 +348,10 @@ describe('package.json', () => {
       expect.arrayContaining([
         'package.json', 'README.md', 'LICENSE',
         'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts',
+        'docs/guide.md', 'examples/README.md',
       ]),
     );
-    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+)$/.test(f))).toEqual([]);
+    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+|docs\/[^/]+\.md|examples\/[^/]+\.(mjs|md))$/.test(f))).toEqual([]);
   }, 60_000);
 
   it('depends on exactly eventemitter3 and lru-cache; the metrics clients and ioredis are optional peers', () => {

@@ -1,5 +1,8 @@
 /**
- * The package as npm publishes it: `npm pack` once, then
+ * The package as npm publishes it: `npm pack` once, from a copy of the repository as a
+ * clean clone has it (no dist/, this repository's node_modules linked), so the package's
+ * own `prepack` script must build dist/; then
+ * - what the tarball holds: every build, and the docs the README links to;
  * - publint and @arethetypeswrong/cli on the tarball, with no problem allowed;
  * - the tarball installed into a scratch project (`npm install --prefer-offline <tgz>`, so
  *   its dependencies come from npm's cache and the optional peers are not installed), then
@@ -7,12 +10,11 @@
  *   optional peers, then with them (linked from this repository's node_modules);
  * - a strict TypeScript file (and a .cts one) type-checked against it with
  *   moduleResolution node16 and bundler.
- * Needs dist/ (npm run build).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { publint } from 'publint';
@@ -65,19 +67,48 @@ async function tsc(project: string): Promise<{ code: number; output: string }> {
   }
 }
 
-/** `npm pack` into `work`; other processes rebuild dist/ meanwhile, so retry until the tarball is whole. */
-async function pack(): Promise<{ file: string; files: string[] }> {
-  for (let attempt = 1; ; attempt++) {
-    while (!BUILT.every((f) => existsSync(join(root, 'dist', f)))) await new Promise((r) => setTimeout(r, 250));
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
-      cwd: root,
-      timeout: 60_000,
-    });
-    const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
-    const files = info.files.map((f) => f.path);
-    if (BUILT.every((f) => files.includes(`dist/${f}`)) || attempt === 5) return { file: join(work, info.filename), files };
-    await new Promise((r) => setTimeout(r, 1_000));
+/** What `npm pack` found and did, from the clean copy. */
+interface Packed {
+  file: string;
+  files: string[];
+  /** Whether the copy had a dist/ before packing (a clean clone has none). */
+  distBefore: boolean;
+}
+
+/**
+ * `npm pack` into `work`, as from a clean clone: the repository's files (tracked, or new and
+ * not ignored, as they are now) copied into `work/clone`, without dist/, with this
+ * repository's node_modules linked. The package's scripts run, so `prepack` builds dist/.
+ */
+async function pack(): Promise<Packed> {
+  const clone = join(work, 'clone');
+  const { stdout: list } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  for (const file of list.split('\0')) {
+    if (file === '' || !existsSync(join(root, file))) continue; // deleted, not yet committed
+    mkdirSync(dirname(join(clone, file)), { recursive: true });
+    copyFileSync(join(root, file), join(clone, file));
   }
+  symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'junction');
+  const distBefore = existsSync(join(clone, 'dist'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: clone,
+    timeout: 180_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  // prepack's build logs to stdout ahead of npm's JSON.
+  const [info] = JSON.parse(stdout.slice(stdout.lastIndexOf('\n[\n') + 1)) as [{ filename: string; files: { path: string }[] }];
+  return { file: join(work, info.filename), files: info.files.map((f) => f.path), distBefore };
+}
+
+/** The relative links of a markdown text (no URL, no pure #anchor), without their #anchor. */
+function relativeLinks(markdown: string): string[] {
+  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!)
+    .filter((link) => !/^[a-z]+:/i.test(link) && !link.startsWith('#'))
+    .map((link) => link.split('#')[0]!);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -280,6 +311,7 @@ function tsconfig(compilerOptions: object, files: string[]): string {
 // ---------------------------------------------------------------------------------------
 
 let packed: string[];
+let distBefore: boolean;
 let publintMessages: string[];
 let attw: { code: number; problems: unknown[]; entrypoints: string[] };
 let without: { esm: any; cjs: any };
@@ -288,7 +320,7 @@ let typecheck: { node16: { code: number; output: string }; bundler: { code: numb
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'circuit-breaker-pack-'));
-  ({ file: tarball, files: packed } = await pack());
+  ({ file: tarball, files: packed, distBefore } = await pack());
   app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
@@ -351,16 +383,30 @@ beforeAll(async () => {
   ]);
   withPeers = { esm, cjs };
   typecheck = { node16, bundler };
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('the packed tarball', () => {
-  it('holds every entry point, ESM, CommonJS and their declarations', () => {
+  it('holds every entry point, ESM, CommonJS and their declarations, built by prepack from a clean clone', () => {
+    expect(distBefore).toBe(false);
+    expect(pkg.scripts.prepack).toBe('npm run build');
     for (const file of BUILT) expect(packed, file).toContain(`dist/${file}`);
-    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+)$/.test(f))).toEqual([]);
+    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+|docs\/[^/]+\.md|examples\/[^/]+\.(mjs|md))$/.test(f))).toEqual([]);
+  });
+
+  it('holds the docs the README links to, and every relative link of a shipped page resolves inside it', () => {
+    const readmeLinks = relativeLinks(readFileSync(join(root, 'README.md'), 'utf8'));
+    expect(readmeLinks).toEqual(expect.arrayContaining(['docs/guide.md', 'docs/decisions.md', 'examples/README.md']));
+    for (const link of readmeLinks) expect(packed, `README.md links to ${link}`).toContain(link);
+    for (const page of packed.filter((f) => f.endsWith('.md'))) {
+      for (const link of relativeLinks(readFileSync(join(installed, page), 'utf8'))) {
+        expect(packed, `${page} links to ${link}`).toContain(posix.join(posix.dirname(page), link));
+      }
+    }
+    expect(packed.filter((f) => f.startsWith('docs/api/'))).toEqual([]);
   });
 
   it('publint finds nothing, not even a suggestion', () => {

@@ -205,6 +205,8 @@ export class Breaker implements Tries {
       (data) => this.#finish(call, true, data),
       (error) => this.#finish(call, false, error),
     );
+    // Aborted while fn ran synchronously: the event fired before anyone listened.
+    if (callerSignal?.aborted) this.#onCallerAbort(call);
     return result;
   }
 

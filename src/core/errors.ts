@@ -47,10 +47,25 @@ export class TimeoutError extends Error {
   }
 }
 
-/** Turns anything thrown into an `Error`, keeping a non-`Error` as `cause`. */
+/**
+ * Turns anything thrown into an `Error`, keeping a non-`Error` as `cause`, and its string
+ * `message` if it has one (SDKs and hand-written code reject with `{ status, message }`).
+ */
 export function toError(thrown: unknown): Error {
   if (isError(thrown)) return thrown;
-  return new Error(`Non-Error thrown: ${describe(thrown)}`, { cause: thrown });
+  const message = messageOf(thrown);
+  return new Error(message ?? `Non-Error thrown: ${describe(thrown)}`, { cause: thrown });
+}
+
+/** The value's `message` if it is a string and reading it works; never throws. */
+function messageOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  try {
+    const message: unknown = (value as { message?: unknown }).message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Never throws, even for a Proxy whose traps throw: then it is simply not an Error. */

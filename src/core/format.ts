@@ -1,9 +1,12 @@
 import { show } from './config.js';
 import type { CircuitBreakerStats } from './types.js';
 
-/** `part` as a percentage of `whole` with one decimal; 0.0% when there is no whole. */
-function percent(part: number, whole: number): string {
-  return `${(whole > 0 ? (part / whole) * 100 : 0).toFixed(1)}%`;
+/**
+ * `part` as a percentage of `whole` with one decimal; `empty` when there is no whole: 100
+ * for the success rate (nothing has failed), 0 for the rejection rate.
+ */
+function percent(part: number, whole: number, empty: number): string {
+  return `${(whole > 0 ? (part / whole) * 100 : empty).toFixed(1)}%`;
 }
 
 function when(date: Date | null, none: string): string {
@@ -40,9 +43,9 @@ export function formatStats(stats: CircuitBreakerStats): string {
     '',
     'Requests:',
     `  Total: ${total}`,
-    `  Successful: ${stats.successfulRequests} (${percent(stats.successfulRequests, total)})`,
+    `  Successful: ${stats.successfulRequests} (${percent(stats.successfulRequests, total, 100)})`,
     `  Failed: ${stats.failedRequests}`,
-    `  Rejected: ${stats.rejectedRequests} (${percent(stats.rejectedRequests, total)})`,
+    `  Rejected: ${stats.rejectedRequests} (${percent(stats.rejectedRequests, total, 0)})`,
     '',
     'Streaks:',
     `  Consecutive failures: ${stats.consecutiveFailures}`,
@@ -97,7 +100,7 @@ export function formatSummary(all: Iterable<CircuitBreakerStats>): string {
   ];
   for (const s of rows) {
     lines.push(
-      line(s.executorName, s.state, String(s.totalRequests), percent(s.successfulRequests, s.totalRequests), String(s.rejectedRequests)),
+      line(s.executorName, s.state, String(s.totalRequests), percent(s.successfulRequests, s.totalRequests, 100), String(s.rejectedRequests)),
     );
   }
   if (rows.length === 0) lines.push('(no circuit breakers yet)');

@@ -12,6 +12,14 @@
  * in-memory work does, never costs a timer at all. None is left once every call has
  * settled. The timer keeps the process alive while a call runs, as the call itself would:
  * someone awaits its result, and a call that hangs on nothing must still time out.
+ *
+ * Under fake timers the timer is armed at once instead. A test advances the fake clock
+ * synchronously right after starting a call, and then asserts that no timer is left once
+ * its calls have settled: a late arming would miss the first advance (when `setImmediate`
+ * is real) or be the timer left over (when it is fake). Arming at once costs a
+ * `setTimeout` + `clearTimeout` pair per call that finds no timer running, nothing under
+ * fake time, but several times the rest of a call under real time, so it is only done
+ * there.
  */
 
 /** An entry of a {@link DeadlineQueue}: a running call. */
@@ -29,13 +37,36 @@ interface Armable {
   arm(): void;
 }
 
-/** Arms deadline timers a loop turn late, with one `setImmediate` for many queues. */
+// The timer functions Node gave us, as this module found them.
+const nodeSetTimeout = globalThis.setTimeout;
+const nodeSetImmediate = globalThis.setImmediate;
+
+/**
+ * Whether a fake-timer library has replaced the timer functions: @sinonjs/fake-timers (which
+ * vitest's and Jest's fake timers are built on) marks each function it installs with its
+ * `clock`; any other replacement made after this module loaded shows as a changed function.
+ * Asked when a queue wants a timer: at most once per executor and loop turn, never per call.
+ */
+function timersFaked(): boolean {
+  const set = globalThis.setTimeout;
+  const immediate = globalThis.setImmediate;
+  return set !== nodeSetTimeout || immediate !== nodeSetImmediate || 'clock' in set || 'clock' in immediate;
+}
+
+/**
+ * Arms deadline timers a loop turn late, with one `setImmediate` for many queues; under
+ * fake timers, at once.
+ */
 export class TimerArming {
   #waiting: Armable[] = [];
   #immediate: ReturnType<typeof setImmediate> | null = null;
 
-  /** Asks for `queue.arm()` to be called on the next loop turn. */
+  /** Asks for `queue.arm()` to be called on the next loop turn (under fake timers: now). */
   request(queue: Armable): void {
+    if (timersFaked()) {
+      queue.arm();
+      return;
+    }
     this.#waiting.push(queue);
     if (this.#immediate === null) {
       this.#immediate = setImmediate(this.#run);

@@ -270,13 +270,12 @@ circuitBreaker.on('request:failure', (executorName, error) => {
 });
 
 {
-  // The guide writes `const listener = (executorName, stats) => { ... }`. A standalone arrow
-  // function has no contextual type, so under `strict` (noImplicitAny) both parameters are
-  // errors, as the next line shows; the snippet needs annotations.
+  // A standalone arrow function has no contextual type: under `strict` (noImplicitAny) its
+  // parameters need the annotations the guide gives them, as the next line shows.
   // @ts-expect-error -- implicit any: 'executorName' and 'stats'
-  const listenerAsInGuide = (executorName, stats) => {};
+  const unannotated = (executorName, stats) => {};
 
-  const listener = (executorName: string, stats: CircuitBreakerStats) => {
+  const listener = (executorName: string, stats: circuitBreaker.CircuitBreakerStats) => {
     console.log(`Circuit opened: ${executorName}`);
   };
 
@@ -773,6 +772,7 @@ circuitBreaker.on('circuit:opened', (executorName, stats) => {
 });
 
 // 4. Combine with Retry Logic
+// (the guide's two imports: `retry` is declared in ambient.d.ts, circuitBreaker is above)
 // Use circuit breaker with retry manager
 async function resilientCall(executorName: string, fn: () => Promise<any>) {
   // Check circuit first
