@@ -394,7 +394,7 @@ describe('the packed tarball', () => {
     expect(distBefore).toBe(false);
     expect(pkg.scripts.prepack).toBe('npm run build');
     for (const file of BUILT) expect(packed, file).toContain(`dist/${file}`);
-    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+|docs\/[^/]+\.md|examples\/[^/]+\.(mjs|md))$/.test(f))).toEqual([]);
+    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+|docs\/[^/]+\.(md|png)|examples\/[^/]+\.(mjs|md))$/.test(f))).toEqual([]);
   });
 
   it('holds the docs the README links to, and every relative link of a shipped page resolves inside it', () => {
