@@ -332,7 +332,7 @@ describe('package.json', () => {
   });
 
   it('publishes dist, the docs (not docs/api), the examples, README.md and LICENSE; prepack builds dist', () => {
-    expect([...pkg.files].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'docs/*.md', 'examples']);
+    expect([...pkg.files].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'docs/*.md', 'docs/*.png', 'examples']);
     expect(pkg.scripts.prepack).toBe('npm run build');
   });
 
@@ -351,7 +351,7 @@ describe('package.json', () => {
         'docs/guide.md', 'examples/README.md',
       ]),
     );
-    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+|docs\/[^/]+\.md|examples\/[^/]+\.(mjs|md))$/.test(f))).toEqual([]);
+    expect(packed.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+|docs\/[^/]+\.(md|png)|examples\/[^/]+\.(mjs|md))$/.test(f))).toEqual([]);
   }, 60_000);
 
   it('depends on exactly eventemitter3 and lru-cache; the metrics clients and ioredis are optional peers', () => {
