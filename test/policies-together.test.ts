@@ -71,6 +71,17 @@ describe('the per-call timeout with retry', () => {
   });
 });
 
+/** One slot, one place in line, and a slow-call rule that opens when half of 2 calls are slow. */
+const ONE_SLOT_SLOW_CALLS = {
+  maxConcurrent: 1,
+  maxQueue: 1,
+  failureThreshold: Infinity,
+  slowCallDuration: 100,
+  slowCallRateThreshold: 0.5,
+  minimumRequests: 2,
+  requestTimeout: 10_000,
+};
+
 describe('bulkhead with the outcome rules', () => {
   it('an ignored failure hands its slot back and starts the waiting call', async () => {
     reg.configure(NAME, { maxConcurrent: 1, maxQueue: 1, isFailure: () => false });
@@ -100,15 +111,7 @@ describe('bulkhead with the outcome rules', () => {
   });
 
   it('a call that waited for a slot is slow only by its own running time', async () => {
-    reg.configure(NAME, {
-      maxConcurrent: 1,
-      maxQueue: 1,
-      failureThreshold: Infinity,
-      slowCallDuration: 100,
-      slowCallRateThreshold: 0.5,
-      minimumRequests: 2,
-      requestTimeout: 10_000,
-    });
+    reg.configure(NAME, ONE_SLOT_SLOW_CALLS);
     const first = deferred();
     const a = track(reg.execute(NAME, () => first.promise));
     const second = deferred();
@@ -126,15 +129,7 @@ describe('bulkhead with the outcome rules', () => {
   });
 
   it('a call that waited for a slot and then runs past slowCallDuration is slow, while still running', async () => {
-    reg.configure(NAME, {
-      maxConcurrent: 1,
-      maxQueue: 1,
-      failureThreshold: Infinity,
-      slowCallDuration: 100,
-      slowCallRateThreshold: 0.5,
-      minimumRequests: 2,
-      requestTimeout: 10_000,
-    });
+    reg.configure(NAME, ONE_SLOT_SLOW_CALLS);
     const first = deferred();
     track(reg.execute(NAME, () => first.promise));
     const second = deferred();
