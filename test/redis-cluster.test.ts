@@ -7,9 +7,8 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
-import { shareCircuitState, type CircuitSharingError, type SharedCircuitState } from '../src/redis/share.js';
 import { until } from './fleet.js';
-import { synced, type Local as LocalOf } from './redis-local.js';
+import { Replicas, type Local as LocalOf } from './redis-local.js';
 import { redisServerAvailable, startRedisCluster, type RedisCluster } from './redis-server.js';
 
 const CONFIG = { failureThreshold: 3, failureWindow: 10_000, resetTimeout: 600, successThreshold: 2, requestTimeout: 1_000 };
@@ -23,7 +22,7 @@ describe('on a Redis Cluster of 3 masters', () => {
   let cluster: RedisCluster | null = null;
   let why = 'redis-server is not installed (.ci/run installs it)';
   let nodes: Redis[] = [];
-  const open: Local[] = [];
+  const replicas = new Replicas<Cluster>();
 
   beforeAll(async () => {
     if (!redisServerAvailable()) return;
@@ -37,11 +36,7 @@ describe('on a Redis Cluster of 3 masters', () => {
   }, 60_000);
 
   afterEach(async () => {
-    for (const l of open.splice(0)) {
-      await l.sharing.close();
-      l.redis.disconnect();
-      l.reg.destroy();
-    }
+    await replicas.closeAll();
   });
 
   afterAll(async () => {
@@ -56,13 +51,7 @@ describe('on a Redis Cluster of 3 masters', () => {
       clusterRetryStrategy: () => 100,
     });
     const reg = createRegistry({ defaults: CONFIG });
-    const sharing = shareCircuitState(redis, { breakers: reg, prefix, countFailuresFleetWide, commandTimeout: 1_000 });
-    const errors: CircuitSharingError[] = [];
-    sharing.on('error', (e) => errors.push(e));
-    const l = { redis, reg, sharing, errors };
-    open.push(l);
-    await synced(sharing, 15_000);
-    return l;
+    return replicas.add(redis, reg, { prefix, countFailuresFleetWide, commandTimeout: 1_000 }, 15_000);
   }
 
   /** The port of the master that serves `key`'s slot. */

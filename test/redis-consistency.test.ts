@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
-import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
+import { shareCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { until } from './fleet.js';
-import { connect, synced, type Local } from './redis-local.js';
+import { Replicas, connect, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer, type TcpProxy } from './redis-server.js';
 
 const available = redisServerAvailable();
@@ -37,7 +37,7 @@ const freshPrefix = () => `cb-cons-${process.pid}-${++prefixes}:`;
 describe.skipIf(!available)('the fleet state against partitions, skewed clocks, stalled probes and lost data', () => {
   let server: RedisServer;
   let admin: Redis;
-  const open: Local[] = [];
+  const replicas = new Replicas();
   const proxies: TcpProxy[] = [];
 
   beforeAll(async () => {
@@ -47,11 +47,7 @@ describe.skipIf(!available)('the fleet state against partitions, skewed clocks, 
   }, 30_000);
 
   afterEach(async () => {
-    for (const l of open.splice(0)) {
-      await l.sharing.close();
-      l.redis.disconnect();
-      l.reg.destroy();
-    }
+    await replicas.closeAll();
     for (const p of proxies.splice(0)) await p.close();
     if (!server.running) await server.start();
   });
@@ -70,13 +66,7 @@ describe.skipIf(!available)('the fleet state against partitions, skewed clocks, 
   async function local(prefix: string, { port = server.port, skew = 0, config = CONFIG, ...options }: LocalOptions = {}): Promise<Local> {
     const redis = connect(port);
     const reg = createRegistry({ defaults: config, clock: { now: () => Date.now() + skew } });
-    const sharing = shareCircuitState(redis, { breakers: reg, prefix, commandTimeout: 500, ...options });
-    const errors: CircuitSharingError[] = [];
-    sharing.on('error', (e) => errors.push(e));
-    const l = { redis, reg, sharing, errors };
-    open.push(l);
-    await synced(sharing);
-    return l;
+    return replicas.add(redis, reg, { prefix, commandTimeout: 500, ...options });
   }
 
   const record = async (prefix: string, name = 'svc') => {

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import type { CircuitBreakerRegistry } from '../src/index.js';
-import type { CircuitSharingError, SharedCircuitState } from '../src/redis/share.js';
+import { shareCircuitState, type CircuitSharingError, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 
 /** A connection to 127.0.0.1:`port` whose commands fail at once while Redis is away. */
 export function connect(port: number): Redis {
@@ -35,4 +35,31 @@ export function synced(sharing: SharedCircuitState, ms = 10_000): Promise<void> 
       resolve();
     });
   });
+}
+
+/**
+ * The replicas a test makes in the test process, closed together after it: a sharing of
+ * `reg` over `redis`, with the errors it reports, ready once it has synced.
+ */
+export class Replicas<R extends { disconnect(): void } = Redis> {
+  readonly #open: Local<R>[] = [];
+
+  /** Shares `reg` over `redis` with `options`, and waits for the first sync. */
+  async add(redis: R, reg: CircuitBreakerRegistry, options: ShareCircuitStateOptions, ms?: number): Promise<Local<R>> {
+    const sharing = shareCircuitState(redis as unknown as Redis, { breakers: reg, ...options });
+    const l: Local<R> = { redis, reg, sharing, errors: [] };
+    sharing.on('error', (e) => l.errors.push(e));
+    this.#open.push(l);
+    await synced(sharing, ms);
+    return l;
+  }
+
+  /** Closes every sharing, connection and registry made since the last call. */
+  async closeAll(): Promise<void> {
+    for (const l of this.#open.splice(0)) {
+      await l.sharing.close();
+      l.redis.disconnect();
+      l.reg.destroy();
+    }
+  }
 }

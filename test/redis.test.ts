@@ -12,9 +12,9 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
-import { CircuitSharingError, shareCircuitState, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
+import { CircuitSharingError, shareCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
-import { connect, synced, type Local } from './redis-local.js';
+import { Replicas, connect, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer } from './redis-server.js';
 
 const available = redisServerAvailable();
@@ -51,7 +51,7 @@ const freshPrefix = () => `cb-test-${process.pid}-${++prefixes}:`;
 describe.skipIf(!available)('in one process: two registries as two replicas', () => {
   let server: RedisServer;
   let admin: Redis;
-  const open: Local[] = [];
+  const replicas = new Replicas();
 
   beforeAll(async () => {
     server = await startRedisServer();
@@ -60,11 +60,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
   }, 30_000);
 
   afterEach(async () => {
-    for (const l of open.splice(0)) {
-      await l.sharing.close();
-      l.redis.disconnect();
-      l.reg.destroy();
-    }
+    await replicas.closeAll();
     if (!server.running) await server.start();
   });
 
@@ -76,13 +72,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
   async function local(prefix: string, options: Omit<ShareCircuitStateOptions, 'breakers' | 'prefix'> = {}): Promise<Local> {
     const redis = connect(server.port);
     const reg = createRegistry({ defaults: CONFIG });
-    const sharing = shareCircuitState(redis, { breakers: reg, prefix, defaults: SETTINGS, commandTimeout: 500, ...options });
-    const errors: CircuitSharingError[] = [];
-    sharing.on('error', (e) => errors.push(e));
-    const l = { redis, reg, sharing, errors };
-    open.push(l);
-    await synced(sharing);
-    return l;
+    return replicas.add(redis, reg, { prefix, defaults: SETTINGS, commandTimeout: 500, ...options });
   }
 
   const states = (...ls: Local[]) => ls.map((l) => l.reg.getState('svc'));
@@ -174,12 +164,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
       const reg = createRegistry();
       reg.configure('svc', { failureThreshold: 4, failureWindow: 10_000, resetTimeout: 700 });
       reg.configure('other', { failureThreshold: 4 });
-      const sharing = shareCircuitState(redis, { breakers: reg, prefix, countFailuresFleetWide: true, ...options });
-      const l = { redis, reg, sharing, errors: [] as CircuitSharingError[] };
-      sharing.on('error', (e) => l.errors.push(e));
-      open.push(l);
-      await synced(sharing);
-      return l;
+      return replicas.add(redis, reg, { prefix, countFailuresFleetWide: true, ...options });
     };
     const a = await replica({ executors: { other: { failureThreshold: 2 } } });
     const b = await replica({ executors: { other: { failureThreshold: 2 } } });
