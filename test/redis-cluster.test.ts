@@ -8,10 +8,9 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
 import { until } from './fleet.js';
-import { Replicas, type Local as LocalOf } from './redis-local.js';
+import { CONFIG, Replicas, type Local as LocalOf } from './redis-local.js';
 import { redisServerAvailable, startRedisCluster, type RedisCluster } from './redis-server.js';
 
-const CONFIG = { failureThreshold: 3, failureWindow: 10_000, resetTimeout: 600, successThreshold: 2, requestTimeout: 1_000 };
 const fail = () => Promise.reject(new Error('HTTP 500'));
 let prefixes = 0;
 const freshPrefix = () => `cb-cluster-${process.pid}-${++prefixes}:`;

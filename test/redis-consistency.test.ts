@@ -13,19 +13,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
 import { shareCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { until } from './fleet.js';
-import { Replicas, connect, synced, type Local } from './redis-local.js';
+import { CONFIG, Replicas, connect, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer, type TcpProxy } from './redis-server.js';
 
 const available = redisServerAvailable();
 if (!available) console.warn('test/redis-consistency.test.ts: redis-server is not installed; the suite is skipped (.ci/run installs it)');
 
-const CONFIG: Partial<CircuitBreakerConfig> = {
-  failureThreshold: 3,
-  failureWindow: 10_000,
-  resetTimeout: 600,
-  successThreshold: 2,
-  requestTimeout: 1_000,
-};
 
 const fail = () => Promise.reject(new Error('HTTP 500'));
 const ok = () => 'ok';

@@ -3,8 +3,17 @@
  * registries that stand for replicas in the test process, and waiting for a sync.
  */
 import { Redis } from 'ioredis';
-import type { CircuitBreakerRegistry } from '../src/index.js';
+import type { CircuitBreakerConfig, CircuitBreakerRegistry } from '../src/index.js';
 import { shareCircuitState, type CircuitSharingError, type SharedCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
+
+/** Small timings, so that a suite on real timers opens, half-opens and closes in well under a second. */
+export const CONFIG: Partial<CircuitBreakerConfig> = {
+  failureThreshold: 3,
+  failureWindow: 10_000,
+  resetTimeout: 600,
+  successThreshold: 2,
+  requestTimeout: 1_000,
+};
 
 /** A connection to 127.0.0.1:`port` whose commands fail at once while Redis is away. */
 export function connect(port: number): Redis {

@@ -11,22 +11,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
-import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
+import { CircuitState, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
 import { CircuitSharingError, shareCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
-import { Replicas, connect, synced, type Local } from './redis-local.js';
+import { CONFIG, Replicas, connect, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer } from './redis-server.js';
 
 const available = redisServerAvailable();
 if (!available) console.warn('test/redis.test.ts: redis-server is not installed; the Redis suite is skipped (.ci/run installs it)');
 
-const CONFIG: Partial<CircuitBreakerConfig> = {
-  failureThreshold: 3,
-  failureWindow: 10_000,
-  resetTimeout: 600,
-  successThreshold: 2,
-  requestTimeout: 1_000,
-};
 // Only what differs from the breakers' own configuration, which the sharing reads itself.
 const SETTINGS = { probeLeaseTtl: 2_000 };
 
