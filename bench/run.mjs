@@ -211,7 +211,15 @@ overheadTarget('target', 'success, dashboard attached, no page: <= 1.1x no dashb
 overheadTarget('target', 'success overhead, isFailure + rate + slow-call rules on, < 1/2 of opossum default', 'success', 'ours-policies', 'opossum', 1 / 2);
 if (before) {
   // No new key set: the same cost as the build before, within noise (10% of the overhead or 10 ns).
-  for (const [scenario, id] of [['success', 'ours'], ['failure', 'ours'], ['rejection', 'ours'], ['rejection', 'ours-cache']]) {
+  const paths = [
+    ['success', 'ours'],
+    ['success', 'ours-fresh'],
+    ['success', 'ours-no-timeout'],
+    ['failure', 'ours'],
+    ['rejection', 'ours'],
+    ['rejection', 'ours-cache'],
+  ];
+  for (const [scenario, id] of paths) {
     const a = get(scenario, id).overhead;
     const b = get(scenario, `before-${id}`).overhead;
     target(`${scenario} (${id}) costs what it did before`, `${fmtRatio(a, b)} (${fmtNs(a)} vs ${fmtNs(b)} ns)`, a <= b * 1.1 || a - b <= 10, 'check');

@@ -10,6 +10,8 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
   const noTimeout = 'bench-success-no-timeout';
   const policies = 'bench-success-policies';
   ours.configure(noTimeout, { requestTimeout: Infinity });
+  before?.configure(noTimeout, { requestTimeout: Infinity });
+  const beforeLabel = process.env.BENCH_BEFORE_LABEL ?? process.env.BENCH_BEFORE;
   ours.configure(policies, {
     isFailure: (error) => error?.status !== 404,
     failureRateThreshold: 0.5,
@@ -36,7 +38,25 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
       kind: 'ours',
       op: () => ours.execute(policies, fn),
     },
-    ...(before ? [{ id: 'before-ours', label: `before (${process.env.BENCH_BEFORE_LABEL ?? process.env.BENCH_BEFORE})`, kind: 'ours', op: () => before.execute(name, fn) }] : []),
+    // The build before, given the same variety of calls as ours (all it supports), so that
+    // neither build's code is specialised for one kind of call where the other's is not.
+    ...(before
+      ? [
+          { id: 'before-ours', label: `before (${beforeLabel}), default`, kind: 'ours', op: () => before.execute(name, fn) },
+          {
+            id: 'before-ours-fresh',
+            label: `before (${beforeLabel}), closure per call`,
+            kind: 'ours',
+            op: () => before.execute(name, async () => 1),
+          },
+          {
+            id: 'before-ours-no-timeout',
+            label: `before (${beforeLabel}), requestTimeout: Infinity`,
+            kind: 'ours',
+            op: () => before.execute(noTimeout, fn),
+          },
+        ]
+      : []),
     ...peerContenders({ opo, opoNoTimeout, cki, ckiTimeout }, fn, 'default'),
   ];
   return {
@@ -47,6 +67,7 @@ export function setup({ ours, CircuitBreaker, cockatiel, before }) {
       ours.reset(noTimeout);
       ours.reset(policies);
       before?.reset(name);
+      before?.reset(noTimeout);
     },
   };
 }
