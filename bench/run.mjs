@@ -86,6 +86,22 @@ for (const [key, scenario] of Object.entries({ success, composition, dashboard, 
 
 // ---- scenario 5: timers with 10,000 calls in flight ----------------------------------------------
 
+// The plain paths against the build before, in a process where no executor sets a new key.
+const plainAB = before
+  ? await child('ab.mjs', [], { env: QUICK ? { AB_ROUNDS: '5', AB_N: '2000' } : {} })
+  : null;
+if (plainAB) {
+  console.log('\n1d. the plain paths against the build before, no new key set anywhere in the process (bench/ab.mjs)');
+  console.log(wrap('CPU time of the process (process.cpuUsage), median over interleaved rounds; overhead over the bare await of the same fn'));
+  console.log('');
+  console.log(
+    table(
+      ['path', 'bare ns', 'ours overhead ns', 'before overhead ns', 'ours / before'],
+      plainAB.results.map((r) => [r.path, fmtNs(r.bare), fmtNs(r.ours), fmtNs(r.before), fmtRatio(r.ours, r.before)]),
+      'lrrrr',
+    ),
+  );
+}
 const timers = await child('timers-child.mjs', [], { env: QUICK ? { BENCH_INFLIGHT: '2000' } : {} });
 const inflightCalls = timers.inflight[0].calls;
 console.log(`\n5. ${inflightCalls.toLocaleString('en-US')} concurrent in-flight calls with timeouts: timers`);
@@ -193,7 +209,9 @@ const get = (scenario, id) => timed[scenario].find((r) => r.id === id);
 const verdict = (ok) => (ok ? 'MET' : 'NOT MET');
 const targets = [];
 const ratioOf = (scenario, a, b) => get(scenario, a).median / get(scenario, b).median;
-const target = (name, measured, ok, kind = 'target') => targets.push([kind, name, measured, verdict(ok)]);
+// An 'info' row is a figure to read, not a goal: it says whether the cost stayed within noise.
+const target = (name, measured, ok, kind = 'target') =>
+  targets.push([kind, name, measured, kind === 'info' ? (ok ? 'same' : 'slower') : verdict(ok)]);
 /** Target on the ratio of two overheads of one timed scenario. */
 function overheadTarget(kind, name, scenario, mine, theirs, limit) {
   const a = get(scenario, mine).overhead;
@@ -210,7 +228,18 @@ overheadTarget('target', 'failure overhead <= 1/2 of cockatiel breaker', 'failur
 overheadTarget('target', 'success, dashboard attached, no page: <= 1.1x no dashboard', 'dashboard', 'idle', 'none', 1.1);
 overheadTarget('target', 'success overhead, isFailure + rate + slow-call rules on, < 1/2 of opossum default', 'success', 'ours-policies', 'opossum', 1 / 2);
 if (before) {
-  // No new key set: the same cost as the build before, within noise (10% of the overhead or 10 ns).
+  // No new key set: the same cost as the build before, within noise (10% of the overhead or
+  // 10 ns). Judged in a process of its own where no executor sets a new key (bench/ab.mjs);
+  // the rows from this process, where other executors use the bulkhead, retry, fallback and
+  // the outcome rules through the same code, are shown beside them.
+  for (const r of plainAB.results) {
+    target(
+      `${r.path}: costs what it did before (no new key set in the process)`,
+      `${fmtRatio(r.ours, r.before)} (${fmtNs(r.ours)} vs ${fmtNs(r.before)} ns, CPU time)`,
+      r.ours <= r.before * 1.1 || r.ours - r.before <= 10,
+      'check',
+    );
+  }
   const paths = [
     ['success', 'ours'],
     ['success', 'ours-fresh'],
@@ -222,7 +251,12 @@ if (before) {
   for (const [scenario, id] of paths) {
     const a = get(scenario, id).overhead;
     const b = get(scenario, `before-${id}`).overhead;
-    target(`${scenario} (${id}) costs what it did before`, `${fmtRatio(a, b)} (${fmtNs(a)} vs ${fmtNs(b)} ns)`, a <= b * 1.1 || a - b <= 10, 'check');
+    target(
+      `${scenario} (${id}) against before, policies used by other executors here`,
+      `${fmtRatio(a, b)} (${fmtNs(a)} vs ${fmtNs(b)} ns)`,
+      a <= b * 1.1 || a - b <= 10,
+      'info',
+    );
   }
 }
 {

@@ -348,7 +348,18 @@ export class Breaker implements Tries {
     cacheKey: string | null | undefined,
     now: number,
   ): Promise<ExecutionResult<unknown>> {
-    return Promise.resolve(this.#rejection(phase, cacheKey, now));
+    // #rejection and #refuse, written out: the hot copy of the rejection, kept whole so that
+    // V8 inlines it into execute() (through the helpers, a cached answer cost 1.3x as much).
+    this.#counters.rejected++;
+    this.#events.emit('request:rejected', this.name);
+    if (this.#config.cacheFallback && cacheKey !== null && this.#cache !== null) {
+      const cached = this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
+      if (cached !== MISS) {
+        this.#events.emit('fallback:used', this.name);
+        return Promise.resolve(success(cached, true, phase.kind, 0));
+      }
+    }
+    return Promise.resolve(failure(phase.rejection ?? this.#openError(phase), true, phase.kind, 0));
   }
 
   /** The result of a call the circuit refuses. */
@@ -371,11 +382,7 @@ export class Breaker implements Tries {
         : new CircuitOpenError(this.name, null, true));
   }
 
-  /**
-   * Counts a refused call; the value the fallback cache answers it with, or MISS. Kept
-   * small and free of result objects: V8 inlines it into the rejection path only then,
-   * which made the difference between 1.0x and 1.3x the cost of a plain rejection.
-   */
+  /** Counts a refused call; the value the fallback cache answers it with, or MISS. */
   #refuse(cacheKey: string | null | undefined, now: number): unknown {
     this.#counters.rejected++;
     this.#events.emit('request:rejected', this.name);
