@@ -1,6 +1,6 @@
-// Mutation testing with StrykerJS: `npm run mutation`. See docs/reliability.md for the
-// figures of the last full run. Not part of `npm test` or CI: a full run takes most of an
-// hour on two cores.
+// Mutation testing with StrykerJS: `npm run mutation`. A full run's figures belong in
+// docs/reliability.md. Not part of `npm test` or CI: a full run takes an hour or more on
+// two cores, most of it in the mutants that survive (each one runs every test covering it).
 //
 //   npm run mutation                          incremental: only mutants whose code or tests changed since the last run here
 //   npm run mutation -- --force               every mutant again (what the recorded figures come from)
@@ -33,9 +33,11 @@ export default {
   },
   coverageAnalysis: 'perTest',
 
-  // Results are kept in reports/stryker-incremental.json (not committed): a rerun tests only
-  // the mutants whose source or covering test files changed. A fresh checkout has no such
-  // file, so its first run tests every mutant.
+  // Results are kept in reports/stryker-incremental.json (not committed: it is rewritten by
+  // every run and holds every mutant's covering tests). A rerun tests only the mutants whose
+  // code or covering test files changed; a fresh checkout has no such file, so its first run
+  // tests every mutant. Changes to test/helpers.ts or test/model/ are not seen as changes to
+  // the tests: rerun with --force after them.
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
 
@@ -46,7 +48,7 @@ export default {
 
   thresholds: { high: 90, low: 85, break: 80 },
 
-  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
+  concurrency: process.env.MUTATION_CONCURRENCY ? Number(process.env.MUTATION_CONCURRENCY) : 2,
   // A mutant's tests may take twice their unmutated time plus 10 s before it counts as a
   // timeout (an endless loop): room for a busy machine.
   timeoutFactor: 2,
