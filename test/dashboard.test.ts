@@ -161,6 +161,19 @@ describe('Track: one executor\'s history', () => {
     expect(quantile([0, 0, 1], 1, 0.95)).toBeCloseTo(LATENCY_BOUNDS[1]! + (LATENCY_BOUNDS[2]! - LATENCY_BOUNDS[1]!) * 0.95);
   });
 
+  it('keeps a call\'s latency for the minute after it, whatever second of the minute the track began', () => {
+    for (const start of [T + 35_000, T + 55_000]) {
+      const track = new Track(stats(), start);
+      track.success(5);
+      for (let s = 10_000; s <= 50_000; s += 10_000) {
+        track.sample(stats(), start + s, 10_000);
+        expect(track.latency(start + s).count, `${start - T} + ${s} ms`).toBe(1);
+      }
+      track.sample(stats(), start + 60_000, 10_000);
+      expect(track.latency(start + 60_000).count).toBe(0);
+    }
+  });
+
   it('keeps the last error as text, cut short', () => {
     const track = new Track(stats(), T);
     track.failure(new TypeError('x'.repeat(500)), T);

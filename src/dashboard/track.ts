@@ -81,8 +81,9 @@ export class Track {
       this.transitions.push([null, CircuitState.CLOSED]);
     }
     this.transitions.push([stats.lastStateChange?.getTime() ?? null, stats.state]);
-    this.#slot = this.#slots[0]!;
-    this.#slot.clear(Math.floor(now / SLOT_MS));
+    const key = Math.floor(now / SLOT_MS);
+    this.#slot = this.#slots[key % SLOTS]!;
+    this.#slot.clear(key);
   }
 
   /** A state change. */
