@@ -5,6 +5,7 @@
  * Source of truth: /work/shared/CONTRACT.md ("execute") and docs/decisions.md ("Counting
  * failures", "Timeouts and signals", "Rejections and the fallback cache").
  */
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CircuitOpenError, CircuitState, TimeoutError, type CircuitBreakerRegistry } from '../src/index.js';
 import {
@@ -288,6 +289,35 @@ describe('what fn may throw or return', () => {
     const result = await reg.execute(NAME, () => Promise.reject(reason));
     expect(result.error!.message).toBe(message);
     expect(result.error!.cause).toBe(reason);
+  });
+
+  it('a thrown class or function is a non-Error even with a string message: the message shows what was thrown', async () => {
+    // Say `throw NotFound` where `throw new NotFound()` was meant: the message shows that
+    // mistake rather than the class's static message.
+    class NotFound {
+      static message = 'Not found';
+    }
+    const result = await reg.execute(NAME, () => {
+      throw NotFound;
+    });
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error!.message).toBe(`Non-Error thrown: ${String(NotFound)}`);
+    expect(result.error!.cause).toBe(NotFound);
+  });
+
+  it.each([
+    ['throws', false],
+    ['rejects with', true],
+  ])('fn %s an Error made in another realm (a vm context): that very error is the result\'s error', async (_how, rejects) => {
+    const foreign = runInNewContext('new RangeError("from another realm")') as Error;
+    expect(foreign instanceof Error).toBe(false);
+    const result = await reg.execute(NAME, () => {
+      if (rejects) return Promise.reject(foreign);
+      throw foreign;
+    });
+    expect(result.success).toBe(false);
+    expect(result.error).toBe(foreign);
+    expect(result.error!.message).toBe('from another realm');
   });
 
   it.each([
