@@ -908,9 +908,8 @@ describe('execute: whatever fn throws, rejects with or is, the outcome is a resu
 
   // The next tests describe what CONTRACT.md asks ("It never rejects for the outcome of fn";
   // "error is always an Error; a thrown non-Error is wrapped") for a value the library
-  // cannot inspect. They FAIL against the current src: src/core/errors.ts toError() calls
-  // Object.prototype.toString on the value outside any try, so the throw escapes. Kept as
-  // the contract says, on purpose; see docs/reliability.md, "Bugs found".
+  // cannot inspect. They failed before toError() (src/core/errors.ts) inspected the value
+  // inside a try: the throw escaped. See docs/reliability.md, "Bugs found, and fixed".
   describe('a thrown or rejected value that throws when inspected', () => {
     it('thrown synchronously: execute does not throw, the call is a failure', async () => {
       let result: unknown;
