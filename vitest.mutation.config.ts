@@ -33,6 +33,7 @@ export const MUTATION_TEST_FILES = [
   'test/states.test.ts',
   'test/stats.test.ts',
   'test/timers.test.ts',
+  'test/window.test.ts',
   'test/wrap.test.ts',
 ];
 

@@ -821,6 +821,19 @@ describe('execute: whatever fn throws, rejects with or is, the outcome is a resu
     ['a function', () => 'I am a function'],
   ];
 
+  it.each([
+    ['a Symbol', sym, 'Non-Error thrown: Symbol(odd)'],
+    // String() throws for these two: the message falls back to their type tag.
+    ['a null-prototype object', nullProto, 'Non-Error thrown: [object Object]'],
+    ['an object whose toString throws', badToString, 'Non-Error thrown: [object Object]'],
+    ['undefined', undefined, 'Non-Error thrown: undefined'],
+  ])('fn throws %s: the message still describes the value', async (_label, value, message) => {
+    const r = await reg.execute('svc', () => {
+      throw value;
+    });
+    expect(r.error!.message).toBe(message);
+  });
+
   it.each(ODD_THROWN)('fn throws %s: a failure with an Error whose cause is the value, counted once', async (_label, value) => {
     const before = reg.getStats('svc')!;
     let result: unknown;
@@ -908,9 +921,8 @@ describe('execute: whatever fn throws, rejects with or is, the outcome is a resu
 
   // The next tests describe what CONTRACT.md asks ("It never rejects for the outcome of fn";
   // "error is always an Error; a thrown non-Error is wrapped") for a value the library
-  // cannot inspect. They FAIL against the current src: src/core/errors.ts toError() calls
-  // Object.prototype.toString on the value outside any try, so the throw escapes. Kept as
-  // the contract says, on purpose; see docs/reliability.md, "Bugs found".
+  // cannot inspect. They failed before toError() (src/core/errors.ts) inspected the value
+  // inside a try: the throw escaped. See docs/reliability.md, "Bugs found, and fixed".
   describe('a thrown or rejected value that throws when inspected', () => {
     it('thrown synchronously: execute does not throw, the call is a failure', async () => {
       let result: unknown;
@@ -923,6 +935,25 @@ describe('execute: whatever fn throws, rejects with or is, the outcome is a resu
       await settle();
       expect(outcome.rejection).toBeUndefined();
       expect(outcome.result).toMatchObject({ success: false, rejected: false });
+      expect(reg.getStats('hostile')).toMatchObject({ failedRequests: 1, totalRequests: 1 });
+    });
+
+    it('a Proxy whose getPrototypeOf trap throws: the error is a real Error with the proxy as cause, not the proxy', async () => {
+      const proxy = new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('do not look');
+          },
+        },
+      );
+      const r = await reg.execute('hostile', () => {
+        throw proxy;
+      });
+      expect(r.error).not.toBe(proxy);
+      expect(Object.getPrototypeOf(r.error)).toBe(Error.prototype);
+      expect(r.error!.message).toBe('Non-Error thrown: [object Object]');
+      expect(r.error!.cause).toBe(proxy);
       expect(reg.getStats('hostile')).toMatchObject({ failedRequests: 1, totalRequests: 1 });
     });
 

@@ -5,6 +5,7 @@
  * Source of truth: /work/shared/CONTRACT.md ("execute") and docs/decisions.md ("Counting
  * failures", "Timeouts and signals", "Rejections and the fallback cache").
  */
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CircuitOpenError, CircuitState, TimeoutError, type CircuitBreakerRegistry } from '../src/index.js';
 import {
@@ -177,6 +178,51 @@ describe('result shapes', () => {
   });
 });
 
+// ---------------------------------------------------------------------------- error messages
+
+describe('the messages of the errors the breaker makes', () => {
+  it('a call refused while OPEN: the message names the executor and when probes start', async () => {
+    await failTimes(3);
+    const result = await reg.execute(NAME, () => 'never');
+    expect(result.error).toBeInstanceOf(CircuitOpenError);
+    expect(result.error!.message).toBe('Circuit for "svc" is open until 2030-01-01T00:00:05.000Z');
+  });
+
+  it('a call refused while held open by openCircuit: the message says it stays open until closed', async () => {
+    reg.openCircuit(NAME);
+    const result = await reg.execute(NAME, () => 'never');
+    expect(result.error).toBeInstanceOf(CircuitOpenError);
+    expect(result.error!.message).toBe('Circuit for "svc" is held open until it is closed');
+  });
+
+  it('a call refused while HALF_OPEN with every probe slot taken: the message says so', async () => {
+    await failTimes(3);
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    expect(reg.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+    // successThreshold (2 by default) probes at a time.
+    void reg.execute(NAME, hang);
+    void reg.execute(NAME, hang);
+    const result = await reg.execute(NAME, () => 'never');
+    expect(result).toMatchObject({ rejected: true, circuitState: CircuitState.HALF_OPEN });
+    expect(result.error).toBeInstanceOf(CircuitOpenError);
+    expect(result.error!.message).toBe('Circuit for "svc" is half-open and every probe slot is taken');
+  });
+
+  it('a call that timed out: the message names the executor and the limit', async () => {
+    const pending = reg.execute(NAME, hang);
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    const result = await pending;
+    expect(result.error).toBeInstanceOf(TimeoutError);
+    expect(result.error!.message).toBe('Call to "svc" timed out after 1000 ms');
+  });
+
+  it('CircuitOpenError made with an executor name and a time says "open until" that time', () => {
+    const error = new CircuitOpenError('billing', new Date(T0 + 30_000));
+    expect(error.message).toBe('Circuit for "billing" is open until 2030-01-01T00:00:30.000Z');
+    expect(new CircuitOpenError('billing', null).message).toBe('Circuit for "billing" is held open until it is closed');
+  });
+});
+
 // ---------------------------------------------------------------------------- what fn may do
 
 describe('what fn may throw or return', () => {
@@ -243,6 +289,35 @@ describe('what fn may throw or return', () => {
     const result = await reg.execute(NAME, () => Promise.reject(reason));
     expect(result.error!.message).toBe(message);
     expect(result.error!.cause).toBe(reason);
+  });
+
+  it('a thrown class or function is a non-Error even with a string message: the message shows what was thrown', async () => {
+    // Say `throw NotFound` where `throw new NotFound()` was meant: the message shows that
+    // mistake rather than the class's static message.
+    class NotFound {
+      static message = 'Not found';
+    }
+    const result = await reg.execute(NAME, () => {
+      throw NotFound;
+    });
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error!.message).toBe(`Non-Error thrown: ${String(NotFound)}`);
+    expect(result.error!.cause).toBe(NotFound);
+  });
+
+  it.each([
+    ['throws', false],
+    ['rejects with', true],
+  ])('fn %s an Error made in another realm (a vm context): that very error is the result\'s error', async (_how, rejects) => {
+    const foreign = runInNewContext('new RangeError("from another realm")') as Error;
+    expect(foreign instanceof Error).toBe(false);
+    const result = await reg.execute(NAME, () => {
+      if (rejects) return Promise.reject(foreign);
+      throw foreign;
+    });
+    expect(result.success).toBe(false);
+    expect(result.error).toBe(foreign);
+    expect(result.error!.message).toBe('from another realm');
   });
 
   it.each([

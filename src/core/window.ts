@@ -80,4 +80,20 @@ export class FailureWindow {
     }
     this.#head = head;
   }
+
+  /**
+   * The entries kept: one per distinct failure time still counted. It exists for the tests
+   * of the memory bound (at most `threshold` entries, and one per instant).
+   */
+  get entries(): number {
+    return this.#times.length - this.#head;
+  }
+
+  /**
+   * The length of the backing arrays, counting the dropped entries not yet compacted away.
+   * It exists for the tests of the memory bound (the arrays stay bounded over a long run).
+   */
+  get capacity(): number {
+    return this.#times.length;
+  }
 }
