@@ -313,3 +313,72 @@ describe('the success rate of an executor with no calls', () => {
     expect(health.successRate).toBe('100.0%');
   });
 });
+
+describe('the whole printed text', () => {
+  const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
+
+  it('formatStats prints every line of every section, times in ISO 8601', async () => {
+    reg.destroy();
+    reg = fakeTimeRegistry({ now: T0 });
+    reg.configure('svc', { failureThreshold: 2, resetTimeout: 30_000, cacheFallback: false });
+    const slow = reg.execute('svc', () => new Promise((resolve) => setTimeout(() => resolve('ok'), 40)));
+    await vi.advanceTimersByTimeAsync(40);
+    await slow;
+    await reg.execute('svc', boom);
+    await reg.execute('svc', boom); // opens
+    await reg.execute('svc', ok()); // rejected
+    const at = new Date(T0 + 40).toISOString();
+    expect(reg.formatStats(reg.getStats('svc')!)).toBe(
+      [
+        '=== Circuit Breaker: svc ===',
+        'State: OPEN',
+        '',
+        'Requests:',
+        '  Total: 4',
+        '  Successful: 1 (25.0%)',
+        '  Failed: 2',
+        '  Rejected: 1 (25.0%)',
+        '',
+        'Streaks:',
+        '  Consecutive failures: 2',
+        '  Consecutive successes: 0',
+        '',
+        'Transitions:',
+        '  Times opened: 1',
+        '  Times closed: 0',
+        `  Last state change: ${at}`,
+        `  Next attempt: ${new Date(T0 + 40 + 30_000).toISOString()}`,
+        '',
+        'Timing:',
+        '  Avg response time: 13.3ms',
+        `  Last success: ${at}`,
+        `  Last failure: ${at}`,
+      ].join('\n'),
+    );
+  });
+
+  it('formatStats says never and none before anything happened', () => {
+    reg.configure('idle', {});
+    expect(reg.formatStats(reg.getStats('idle')!).split('\n').slice(8)).toEqual([
+      '',
+      'Streaks:',
+      '  Consecutive failures: 0',
+      '  Consecutive successes: 0',
+      '',
+      'Transitions:',
+      '  Times opened: 0',
+      '  Times closed: 0',
+      '  Last state change: never',
+      '  Next attempt: none',
+      '',
+      'Timing:',
+      '  Avg response time: 0.0ms',
+      '  Last success: never',
+      '  Last failure: never',
+    ]);
+  });
+
+  it('getSummary of a registry with no breaker says so under the header', () => {
+    expect(reg.getSummary()).toBe([...SUMMARY_HEADER, '(no circuit breakers yet)'].join('\n'));
+  });
+});
