@@ -553,6 +553,16 @@ describe('configure: bad configuration', () => {
     expect(reg.getState('fresh')).toBeNull();
   });
 
+  it('a value that cannot even be described (a revoked Proxy) is named as such, and changes nothing', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const before = snapshot(reg);
+    const error = thrown(() => call(reg, 'configure', 'svc', { failureThreshold: proxy }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/^configure\("svc"\): failureThreshold must be .*, got an unprintable value$/);
+    expect(snapshot(reg)).toEqual(before);
+  });
+
   it('the module configure throws the same and creates nothing', () => {
     const error = thrown(() => circuitBreaker.configure('svc', { failureThreshold: 0 }));
     expect(error).toBeInstanceOf(RangeError);
