@@ -680,3 +680,71 @@ describe('destroy', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Removing a registration, and what a throwing listener reports
+// ---------------------------------------------------------------------------
+
+describe('the function on() returns', () => {
+  it('removes its own registration only, when the same listener is registered twice', async () => {
+    const seen = vi.fn();
+    reg.on('request:success', seen);
+    const removeSecond = reg.on('request:success', seen);
+    removeSecond();
+    await reg.execute('svc', ok());
+    expect(seen).toHaveBeenCalledTimes(1);
+  });
+
+  it('does nothing, and throws nothing, once off() has removed that listener', async () => {
+    const seen = vi.fn();
+    const other = vi.fn();
+    const remove = reg.on('request:success', seen);
+    reg.on('request:success', other);
+    reg.off('request:success', seen);
+    expect(() => remove()).not.toThrow();
+    await reg.execute('svc', ok());
+    expect(seen).not.toHaveBeenCalled();
+    expect(other).toHaveBeenCalledTimes(1);
+  });
+
+  it('does nothing, and throws nothing, after the registry was destroyed', () => {
+    const remove = reg.on('request:failure', vi.fn());
+    reg.destroy();
+    expect(() => remove()).not.toThrow();
+  });
+
+  it('called twice, removes one registration, not another of the same listener', async () => {
+    const seen = vi.fn();
+    reg.on('request:success', seen);
+    const remove = reg.on('request:success', seen);
+    remove();
+    remove();
+    await reg.execute('svc', ok());
+    expect(seen).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('a listener that throws', () => {
+  it('is reported as a process warning of its own type and code, naming the event', async () => {
+    reg.on('request:success', () => {
+      throw new Error('listener broke');
+    });
+    const result = await reg.execute('svc', ok('fine'));
+    expect(result).toMatchObject({ success: true, data: 'fine' });
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [message, options] = warn.mock.calls[0]!;
+    expect(String(message)).toMatch(/^A listener for "request:success" threw; the circuit breaker ignored it: Error: listener broke/);
+    expect(options).toEqual({ type: 'CircuitBreakerListenerWarning', code: 'CIRCUIT_BREAKER_LISTENER' });
+  });
+});
+
+describe('an unknown event', () => {
+  it('gets a message that lists every event, comma-separated', () => {
+    expect(() => reg.on('request:done' as never, vi.fn())).toThrow(
+      new TypeError(
+        'on: unknown event "request:done" (events: circuit:opened, circuit:closed, circuit:half-open, ' +
+          'request:success, request:failure, request:rejected, fallback:used, request:retry)',
+      ),
+    );
+  });
+});
