@@ -1,12 +1,14 @@
 /**
  * The deadline machinery up close: the order in which a queue expires its calls, the one
  * timer it asks for, how it drops settled calls (its memory bound), the shared arming turn
- * under real timers, and how fake timers are recognised.
+ * under real timers, how fake timers are recognised, and what a call leaves on the
+ * caller's signal and how a call's return value is awaited.
  *
- * Source of truth: src/core/timeout.ts, docs/decisions.md
+ * Source of truth: src/core/timeout.ts and src/core/call.ts, docs/decisions.md
  * ("Timeouts and signals" > Timers).
  */
 import { createHook } from 'node:async_hooks';
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DeadlineQueue, type Deadline, type TimerArming } from '../src/core/timeout.js';
 import { TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
@@ -328,5 +330,58 @@ describe('what counts as fake timers', () => {
     } finally {
       own.destroy();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------- the caller's signal
+
+describe("the caller's signal", () => {
+  it('keeps no listener once the call has settled, however it settled', async () => {
+    reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+    const controller = new AbortController();
+    const { signal } = controller;
+    for (let i = 0; i < 5; i++) await reg.execute(NAME, async () => i, { signal });
+    await reg.execute(NAME, async () => {
+      throw new Error('failed');
+    }, { signal });
+    const timedOut = reg.execute(NAME, hang, { signal });
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1); // only while it runs
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT);
+    expect((await timedOut).error).toBeInstanceOf(TimeoutError);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+
+    const failed = reg.getStats(NAME)!.failedRequests;
+    controller.abort();
+    expect(reg.getStats(NAME)!.failedRequests).toBe(failed);
+  });
+});
+
+// ---------------------------------------------------------------------------- what fn returns
+
+describe("fn's return value", () => {
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['a number', 42],
+    ['a plain object', { a: 1 }],
+    ['an object whose then is not a function', { then: 5 }],
+  ])('%s is a plain value: the call settles within execute(), no timer', (_label, value) => {
+    reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const call = track(reg.execute(NAME, () => value));
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(1);
+    expect(setTimeoutSpy).not.toHaveBeenCalled();
+    return flushMicrotasks().then(() => expect(call.result!.data).toBe(value));
+  });
+
+  it('a function with a then method is a thenable: its value is awaited', async () => {
+    reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+    const thenable = Object.assign(() => 'the function itself', {
+      then(resolve: (value: string) => void) {
+        resolve('from then');
+      },
+    }) as unknown as PromiseLike<string>;
+    const result = await reg.execute(NAME, () => thenable);
+    expect(result).toMatchObject({ success: true, data: 'from then' });
   });
 });
