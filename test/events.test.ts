@@ -748,3 +748,24 @@ describe('an unknown event', () => {
     );
   });
 });
+
+describe('off() after the registration is already gone', () => {
+  it('does nothing, and listeners added afterwards are still called', async () => {
+    const listener = vi.fn();
+    const unsubscribe = reg.on('request:success', listener);
+    unsubscribe();
+    expect(() => reg.off('request:success', listener)).not.toThrow();
+
+    reg.on('request:failure', listener);
+    reg.off('request:failure', listener);
+    expect(() => reg.off('request:failure', listener)).not.toThrow();
+
+    const later = vi.fn();
+    reg.on('request:success', later);
+    reg.on('request:failure', later);
+    await reg.execute('svc', ok());
+    await reg.execute('svc', boom);
+    expect(listener).not.toHaveBeenCalled();
+    expect(later).toHaveBeenCalledTimes(2);
+  });
+});
