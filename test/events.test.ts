@@ -740,7 +740,7 @@ describe('a listener that throws', () => {
 
 describe('an unknown event', () => {
   it('gets a message that lists every event, comma-separated', () => {
-    expect(() => reg.on('request:done' as never, vi.fn())).toThrow(
+    expect(() => reg.on('request:done' as never, vi.fn() as never)).toThrow(
       new TypeError(
         'on: unknown event "request:done" (events: circuit:opened, circuit:closed, circuit:half-open, ' +
           'request:success, request:failure, request:rejected, fallback:used, request:retry)',
