@@ -15,6 +15,7 @@ export const MUTATION_TEST_FILES = [
   'test/bulkhead.test.ts',
   'test/config.test.ts',
   'test/coordination.test.ts',
+  'test/deadlines.test.ts',
   'test/dashboard.test.ts',
   'test/doc-examples.test.ts',
   'test/docs.test.ts',

@@ -740,11 +740,32 @@ describe('a listener that throws', () => {
 
 describe('an unknown event', () => {
   it('gets a message that lists every event, comma-separated', () => {
-    expect(() => reg.on('request:done' as never, vi.fn())).toThrow(
+    expect(() => reg.on('request:done' as never, vi.fn() as never)).toThrow(
       new TypeError(
         'on: unknown event "request:done" (events: circuit:opened, circuit:closed, circuit:half-open, ' +
           'request:success, request:failure, request:rejected, fallback:used, request:retry)',
       ),
     );
+  });
+});
+
+describe('off() after the registration is already gone', () => {
+  it('does nothing, and listeners added afterwards are still called', async () => {
+    const listener = vi.fn();
+    const unsubscribe = reg.on('request:success', listener);
+    unsubscribe();
+    expect(() => reg.off('request:success', listener)).not.toThrow();
+
+    reg.on('request:failure', listener);
+    reg.off('request:failure', listener);
+    expect(() => reg.off('request:failure', listener)).not.toThrow();
+
+    const later = vi.fn();
+    reg.on('request:success', later);
+    reg.on('request:failure', later);
+    await reg.execute('svc', ok());
+    await reg.execute('svc', boom);
+    expect(listener).not.toHaveBeenCalled();
+    expect(later).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as circuitBreaker from '../src/index.js';
 import { CircuitState, type CircuitBreakerRegistry, type CircuitBreakerStats } from '../src/index.js';
+import { formatSummary } from '../src/core/format.js';
 import { healthCheck } from '../src/observability/health.js';
-import { boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
+import { boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry, zeroStats } from './helpers.js';
 
 // ---------------------------------------------------------------------------
 // Helpers (the shared ones are in helpers.ts)
@@ -380,5 +381,16 @@ describe('the whole printed text', () => {
 
   it('getSummary of a registry with no breaker says so under the header', () => {
     expect(reg.getSummary()).toBe([...SUMMARY_HEADER, '(no circuit breakers yet)'].join('\n'));
+  });
+});
+
+describe('getSummary: a request count wider than its column', () => {
+  it('widens the column, keeping a space after the count', () => {
+    const big = { ...zeroStats('big'), totalRequests: 12_345_678_901, successfulRequests: 12_345_678_901 };
+    expect(formatSummary([big]).split('\n').slice(4)).toEqual([
+      'Executor         State       Requests    Success%   Rejected',
+      '---------------------------------------------------------',
+      'big              CLOSED      12345678901 100.0%     0',
+    ]);
   });
 });

@@ -141,6 +141,15 @@ export class DeadlineQueue<E extends Deadline> {
     }
   }
 
+  /**
+   * The length of the backing array: the running entries plus the settled ones not yet
+   * dropped. It exists for the tests of the memory bound (settled entries are dropped
+   * lazily, but never pile up).
+   */
+  get length(): number {
+    return this.#items.length;
+  }
+
   /** Marks `entry` done and drops it; the timer goes with the last running call. */
   settle(entry: E): void {
     entry.done = true;
