@@ -7,7 +7,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CircuitOpenError, CircuitState, TimeoutError, type CircuitBreakerRegistry } from '../src/index.js';
+import { CircuitOpenError, CircuitState, TimeoutError, type CircuitBreakerRegistry, type ExecutionResult } from '../src/index.js';
 import {
   NAME,
   REQUEST_TIMEOUT,
@@ -226,6 +226,28 @@ describe('the messages of the errors the breaker makes', () => {
 // ---------------------------------------------------------------------------- what fn may do
 
 describe('what fn may throw or return', () => {
+  it('a Promise subclass whose then throws: a failed result with that error, never a throw', async () => {
+    const broken = new Error('then broke');
+    class OddPromise<T> extends Promise<T> {
+      override then(): never {
+        throw broken;
+      }
+    }
+    let outcome: Promise<ExecutionResult<unknown>> | undefined;
+    expect(() => {
+      outcome = reg.execute('svc', () => new OddPromise((resolve) => resolve(1)));
+    }).not.toThrow();
+    const result = await outcome!;
+    expect(result).toMatchObject({ success: false, error: broken });
+    expect(reg.getStats('svc')).toMatchObject({ failedRequests: 1 });
+  });
+
+  it('a well-behaved Promise subclass is awaited like any promise', async () => {
+    class TaggedPromise<T> extends Promise<T> {}
+    const result = await reg.execute('svc', () => new TaggedPromise((resolve) => resolve('tagged')));
+    expect(result).toMatchObject({ success: true, data: 'tagged' });
+  });
+
   it('a synchronous throw is a failure with that error', async () => {
     const boom = new TypeError('sync boom');
     const result = await reg.execute(NAME, () => {

@@ -118,7 +118,9 @@ export function success<T>(data: T, fromCache: boolean, state: CircuitState, tim
 export function pendingOf(value: unknown): Promise<unknown> | null {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return null;
   try {
-    if (value instanceof Promise) return value;
+    // A subclass may override `then`; handed to Promise.resolve, a throw from it becomes
+    // a rejection instead of escaping execute().
+    if (value instanceof Promise && value.constructor === Promise) return value;
     return typeof (value as PromiseLike<unknown>).then === 'function' ? Promise.resolve(value) : null;
   } catch {
     return Promise.resolve(value);
