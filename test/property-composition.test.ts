@@ -19,19 +19,9 @@ import {
   type ExecutionResult,
 } from '../src/index.js';
 import { BulkheadModel, RetryModel, type Behaviour, type Outcome } from './model/composition.js';
+import { parameters } from './model/parameters.js';
 
-const SCALE = Number(process.env.PROPERTY_SCALE ?? '1');
 const TIMEOUT = 1_000;
-
-function parameters(numRuns: number): fc.Parameters<unknown> {
-  const params: fc.Parameters<unknown> = { numRuns: Math.max(1, Math.round(numRuns * SCALE)) };
-  if (process.env.FC_SEED !== undefined) {
-    params.seed = Number(process.env.FC_SEED);
-    if (process.env.FC_PATH !== undefined) params.path = process.env.FC_PATH;
-    params.endOnFailure = true;
-  }
-  return params;
-}
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => void unhandled.push(reason);

@@ -15,22 +15,11 @@ import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import type { CircuitBreakerConfig } from '../src/index.js';
 import { MIXES, commandArb, defaultsArb, type Command } from './model/commands.js';
 import { Run, drainMicrotasks } from './model/harness.js';
-
-const SCALE = Number(process.env.PROPERTY_SCALE ?? '1');
+import { parameters } from './model/parameters.js';
 
 /** Runs per property; the three together make RUNS_TOTAL sequences. */
 const RUNS = { single: 400, several: 300, interleaved: 300 } as const;
 export const RUNS_TOTAL = RUNS.single + RUNS.several + RUNS.interleaved;
-
-function parameters(numRuns: number): fc.Parameters<unknown> {
-  const params: fc.Parameters<unknown> = { numRuns: Math.max(1, Math.round(numRuns * SCALE)) };
-  if (process.env.FC_SEED !== undefined) {
-    params.seed = Number(process.env.FC_SEED);
-    if (process.env.FC_PATH !== undefined) params.path = process.env.FC_PATH;
-    params.endOnFailure = true;
-  }
-  return params;
-}
 
 /** With PROPERTY_STATS=1: what the sequences reached (results by kind, steps), printed at the end. */
 const tally = new Map<string, number>();
