@@ -15,6 +15,7 @@
 // overhead is over the bare await of the same fn. Run it against a copy of this very
 // build first (an A/A) to see the noise of the day. AB_ROUNDS and AB_N set rounds (31) and
 // calls per batch (20,000). The last line printed is the figures as JSON.
+import { median } from './harness.mjs';
 import { loadBefore, loadOurs } from './load.mjs';
 
 const ours = await loadOurs();
@@ -39,10 +40,6 @@ if (policies) {
   ours.configure('p', { isFailure: () => true, failureRateThreshold: 0.5, slowCallDuration: 1000 });
   for (let i = 0; i < 20000; i++) await ours.execute('p', i % 3 ? fn : failing);
 }
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[s.length >> 1];
-};
 // One loop function per contender, each compiled on its own, so that no contender's
 // feedback shapes another's code.
 function loop() {
