@@ -342,9 +342,20 @@ describe('listeners get exactly the documented arguments', () => {
       'request:failure': [2],
       'request:rejected': [1],
       'fallback:used': [1],
+      'request:retry': [],
     });
     expect(calls['request:rejected']![0]).toEqual(['svc']);
     expect(calls['fallback:used']![0]).toEqual(['svc']);
+
+    // request:retry (name, attempt, error, delayMs): attempt is the try about to be made.
+    let attempts = 0;
+    const flaky = () => (++attempts === 1 ? Promise.reject(new Error('once')) : Promise.resolve('ok'));
+    const retried = reg.execute('other', flaky, { retry: { attempts: 2, jitter: false, minDelay: 100 } });
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await retried).success).toBe(true);
+    expect(calls['request:retry']!.map((args) => args.length)).toEqual([4]);
+    const [name, attempt, error, delay] = calls['request:retry']![0]!;
+    expect([name, attempt, (error as Error).message, delay]).toEqual(['other', 2, 'once', 100]);
   });
 });
 

@@ -90,6 +90,7 @@ export const ALL_EVENTS: readonly CircuitBreakerEventName[] = [
   'request:failure',
   'request:rejected',
   'fallback:used',
+  'request:retry',
 ];
 
 /** Records the name of every event `reg` emits into `log` (a new array by default) and returns it. */
