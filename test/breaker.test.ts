@@ -325,6 +325,23 @@ describe("the caller's signal", () => {
     expect(reg.getStats(NAME)).toMatchObject({ failedRequests: 1, consecutiveFailures: 1 });
   });
 
+  it('a signal look-alike that cannot remove a listener is refused up front, before fn runs', async () => {
+    // Without removeEventListener the breaker could never let go of the caller's signal.
+    const signal = { aborted: false, addEventListener: () => {} };
+    const fn = vi.fn(() => Promise.resolve('ok'));
+    let outcome: unknown = 'pending';
+    reg.execute(NAME, fn, { signal: signal as unknown as AbortSignal }).then(
+      (result) => (outcome = result),
+      (error: unknown) => (outcome = error),
+    );
+    await flush();
+
+    expect(outcome).toBeInstanceOf(TypeError);
+    expect((outcome as TypeError).message).toBe('execute: options.signal must be an AbortSignal, got [object Object]');
+    expect(fn).not.toHaveBeenCalled();
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+
   it('an abort that arrives after the result changes nothing, even from a signal that keeps its listeners', async () => {
     // An AbortSignal look-alike whose removeEventListener does not remove: the late abort
     // still reaches the breaker's listener.
