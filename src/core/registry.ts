@@ -150,12 +150,17 @@ function checkName(name: unknown, where: string): asserts name is string {
   }
 }
 
+/**
+ * Whether `value` can serve as a call's signal. removeEventListener is asked for too: a call
+ * that settles stops listening, and a look-alike without it would leave the call unsettled.
+ */
 function isAbortSignal(value: unknown): value is AbortSignal {
   return (
     typeof value === 'object' &&
     value !== null &&
     typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function'
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
   );
 }
 
