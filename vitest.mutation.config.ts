@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
  */
 export const MUTATION_TEST_FILES = [
   'test/bad-input.test.ts',
+  'test/breaker-edge-cases.test.ts',
   'test/breaker.test.ts',
   'test/bulkhead.test.ts',
   'test/config.test.ts',
