@@ -1,23 +1,28 @@
 /**
  * The circuit's edge cases: calls that wait for a bulkhead slot and meet the circuit (and
- * its probe gate) when their turn comes.
+ * its probe gate) when their turn comes, probe slots in HALF_OPEN, a registry clock that
+ * disagrees with the timers, and what a call leaves behind on timers and signals.
  *
  * Source of truth: docs/decisions.md ("Bulkhead", "Timeouts and signals") and
  * /work/shared/POLICIES.md section 3.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CircuitOpenError,
   CircuitState,
   TimeoutError,
+  createRegistry,
   type CircuitBreakerConfig,
   type CircuitBreakerRegistry,
 } from '../src/index.js';
 import {
   NAME,
   REQUEST_TIMEOUT,
+  RESET_TIMEOUT,
   SMALL_DEFAULTS,
   T0,
+  boom,
   deferred,
   fakeTimeRegistry,
   hang,
@@ -33,6 +38,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  vi.unstubAllGlobals();
   tearDownFakeTimeRegistry(reg);
 });
 
@@ -290,5 +296,118 @@ describe('calls that wait for a slot in HALF_OPEN', () => {
     expect(probe.result).toMatchObject({ success: true, circuitState: CircuitState.HALF_OPEN });
     expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('probe slots in HALF_OPEN', () => {
+  it('a call made before the circuit opened and aborted during HALF_OPEN frees no probe slot', async () => {
+    reg.configure(NAME, { successThreshold: 1, requestTimeout: Infinity, cacheFallback: false });
+    const controller = new AbortController();
+    const earlier = track(reg.execute(NAME, hang, { signal: controller.signal }));
+    reg.tripCircuit(NAME, new Date(reg.now()));
+    const probe = deferred();
+    const probeResult = track(reg.execute(NAME, () => probe.promise));
+    controller.abort(new Error('gave up'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(earlier.result).toMatchObject({ success: false, rejected: false });
+
+    const extra = vi.fn(() => 'never');
+    const refused = await reg.execute(NAME, extra);
+    expect(refused).toMatchObject({ success: false, rejected: true, circuitState: CircuitState.HALF_OPEN });
+    expect(refused.error).toBeInstanceOf(CircuitOpenError);
+    expect(extra).not.toHaveBeenCalled();
+    probe.resolve('fine');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(probeResult.result).toMatchObject({ success: true });
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+  });
+
+  it('a success never reopens a circuit held open, even one a probe gate held open while admitting the call', async () => {
+    reg.configure(NAME, { failureThreshold: Infinity, failureRateThreshold: 0.5, minimumRequests: 2, cacheFallback: false });
+    await reg.execute(NAME, boom);
+    await reg.execute(NAME, boom);
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    expect(reg.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+    reg.setProbeGate(NAME, {
+      tryAcquire: () => {
+        reg.openCircuit(NAME);
+        return true;
+      },
+      release: () => {},
+    });
+    await reg.execute(NAME, () => 'fine');
+    // Still held by hand: no timer, no further opening.
+    expect(reg.getStats(NAME)).toMatchObject({ state: CircuitState.OPEN, nextAttemptTime: null, timesOpened: 2 });
+  });
+});
+
+describe("a registry clock that disagrees with the timers", () => {
+  let clockNow = T0;
+  let own: CircuitBreakerRegistry;
+
+  beforeEach(() => {
+    clockNow = T0;
+    own = createRegistry({ clock: { now: () => clockNow }, defaults: { ...SMALL_DEFAULTS, failureThreshold: 1 } });
+  });
+
+  afterEach(() => {
+    own.destroy();
+  });
+
+  it('an aborted call reports no negative execution time when the clock stepped back', async () => {
+    const controller = new AbortController();
+    const call = own.execute(NAME, hang, { signal: controller.signal });
+    clockNow -= 1_000;
+    controller.abort(new Error('gave up'));
+    const result = await call;
+    expect(result).toMatchObject({ success: false, executionTime: 0 });
+    expect(own.getStats(NAME)).toMatchObject({ failedRequests: 1, avgResponseTime: 0 });
+  });
+
+  it("the reopen timer half-opens the circuit even when it fires a hair before the registry's clock reaches the time", async () => {
+    const events: string[] = [];
+    own.on('circuit:half-open', (name, stats) => events.push(`${name} ${stats.state} ${stats.lastStateChange?.getTime()}`));
+    await own.execute(NAME, boom);
+    expect(own.getStats(NAME)!.nextAttemptTime).toEqual(new Date(T0 + RESET_TIMEOUT));
+    clockNow = T0 + RESET_TIMEOUT - 1;
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    expect(events).toEqual([`${NAME} ${CircuitState.HALF_OPEN} ${T0 + RESET_TIMEOUT}`]);
+    expect(own.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+  });
+});
+
+describe('timers and signals a call leaves behind', () => {
+  it('opens and half-opens on a runtime whose timer handles are objects without unref()', async () => {
+    const setFake = globalThis.setTimeout;
+    const clearFake = globalThis.clearTimeout;
+    vi.stubGlobal('setTimeout', (fn: () => void, ms?: number) => ({ handle: setFake(fn, ms) }));
+    vi.stubGlobal('clearTimeout', (timer: { handle: ReturnType<typeof setTimeout> } | undefined) => clearFake(timer?.handle));
+    reg.configure(NAME, { failureThreshold: 1 });
+    const events = recordEvents(reg);
+    const failed = await reg.execute(NAME, boom);
+    expect(failed.error!.message).toBe('boom');
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    expect(events).toEqual(['request:failure', 'circuit:opened', 'circuit:half-open']);
+  });
+
+  it("a caller's signal that aborted a call keeps no listener of the breaker", async () => {
+    const controller = new AbortController();
+    const call = reg.execute(NAME, hang, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort(new Error('gave up'));
+    expect((await call).error!.message).toBe('gave up');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it("a caller's signal that aborted a waiting call keeps no listener of the breaker", async () => {
+    reg.configure(NAME, { maxConcurrent: 1, maxQueue: 1 });
+    void reg.execute(NAME, hang);
+    const controller = new AbortController();
+    const waiting = reg.execute(NAME, () => 'never', { signal: controller.signal });
+    controller.abort(new Error('gave up'));
+    expect((await waiting).error!.message).toBe('gave up');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
