@@ -342,6 +342,57 @@ describe('probe slots in HALF_OPEN', () => {
   });
 });
 
+describe('a probe gate that moves the circuit while it is asked', () => {
+  async function halfOpen(): Promise<void> {
+    reg.configure(NAME, { failureThreshold: 1, resetTimeout: RESET_TIMEOUT, cacheFallback: false });
+    await reg.execute(NAME, boom);
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT);
+    expect(reg.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+  }
+
+  it('a circuit the gate holds open refuses the call, and the grant is handed back', async () => {
+    await halfOpen();
+    const gate = {
+      tryAcquire: vi.fn(() => {
+        reg.openCircuit(NAME);
+        return true;
+      }),
+      release: vi.fn(),
+    };
+    reg.setProbeGate(NAME, gate);
+    const fn = vi.fn(boom);
+    const result = await reg.execute(NAME, fn);
+
+    expect(fn).not.toHaveBeenCalled();
+    expect(result).toMatchObject({ success: false, rejected: true, circuitState: CircuitState.OPEN });
+    expect(result.error).toBeInstanceOf(CircuitOpenError);
+    expect(gate.release).toHaveBeenCalledTimes(1);
+    // Held by hand: no timer brings it back, whatever the refused call would have done.
+    await vi.advanceTimersByTimeAsync(RESET_TIMEOUT * 3);
+    expect(reg.getStats(NAME)).toMatchObject({ state: CircuitState.OPEN, nextAttemptTime: null });
+  });
+
+  it('a circuit the gate closes runs the call as a closed one, and the grant is handed back', async () => {
+    await halfOpen();
+    const gate = {
+      tryAcquire: vi.fn(() => {
+        reg.closeCircuit(NAME);
+        return true;
+      }),
+      release: vi.fn(() => {
+        throw new Error('gate is gone');
+      }),
+    };
+    reg.setProbeGate(NAME, gate);
+    const result = await reg.execute(NAME, () => 'fine');
+
+    expect(result).toMatchObject({ success: true, data: 'fine', circuitState: CircuitState.CLOSED });
+    // Asked once: a CLOSED circuit admits without its gate.
+    expect(gate.tryAcquire).toHaveBeenCalledTimes(1);
+    expect(gate.release).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe("a registry clock that disagrees with the timers", () => {
   let clockNow = T0;
   let own: CircuitBreakerRegistry;

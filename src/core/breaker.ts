@@ -2,7 +2,7 @@ import { mergeConfig } from './config.js';
 import { CircuitOpenError, TimeoutError, toError } from './errors.js';
 import { Events } from './events.js';
 import { FallbackCache, MISS } from './fallback.js';
-import { Call, failure, pendingOf, success } from './call.js';
+import { Call, failure, handBack, pendingOf, success } from './call.js';
 import { Counters } from './stats.js';
 import { DeadlineQueue, type TimerArming } from './timeout.js';
 import {
@@ -168,6 +168,12 @@ export class Breaker implements Tries {
         if (this.#gate !== null) {
           if (!grants(this.#gate)) return this.#reject(phase, cacheKey, now);
           gate = this.#gate;
+          // A gate that moved the circuit (openCircuit from tryAcquire) granted a probe of a
+          // period that is over: the grant goes back, and the call meets the circuit as it is.
+          if (this.#phase !== phase) {
+            handBack(gate);
+            return this.execute(fn, cacheKey, callerSignal, callTimeout);
+          }
         }
         phase.probes++;
       }

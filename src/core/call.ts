@@ -6,6 +6,15 @@ import type { SlowWatch } from '../policies/rate-window.js';
 import type { Deadline } from './timeout.js';
 import type { CircuitState, ExecutionResult, ProbeGate } from './types.js';
 
+/** Hands a probe gate's grant back; the gate's own failure changes no call's result. */
+export function handBack(gate: ProbeGate): void {
+  try {
+    gate.release();
+  } catch {
+    // Nothing to do: the call's result does not depend on the gate.
+  }
+}
+
 /** A bulkhead slot, handed back with {@link Slot.leave}. */
 export interface Slot {
   leave(): void;
@@ -60,11 +69,7 @@ export class Call implements Deadline {
   releaseGate(): void {
     const gate = this.gate;
     this.gate = null;
-    try {
-      gate?.release();
-    } catch {
-      // The gate's own failure: the call's result does not depend on it.
-    }
+    if (gate !== null) handBack(gate);
   }
 
   /** Stops listening to the caller's signal. */
