@@ -243,6 +243,31 @@ describe('the waiting line', () => {
     expect(started()).toHaveLength(5);
   });
 
+  it('a lower maxConcurrent cuts no running call: new calls wait until enough have finished', async () => {
+    reg.configure(NAME, { maxConcurrent: 2, maxQueue: 1, requestTimeout: Infinity });
+    const { make, started } = controlled();
+    void reg.execute(NAME, make('a'));
+    void reg.execute(NAME, make('b'));
+    reg.configure(NAME, { maxConcurrent: 1 });
+    const queued = track(reg.execute(NAME, make('c')));
+    expect(started()).toEqual(['a', 'b']);
+    expect(queued.settled).toBe(false);
+  });
+
+  it('a limit set where there was none counts only the calls started after it', async () => {
+    // With no limit there is no bulkhead, so calls already running hold no slot.
+    reg.configure(NAME, { requestTimeout: Infinity });
+    const { make, started } = controlled();
+    void reg.execute(NAME, make('a'));
+    void reg.execute(NAME, make('b'));
+    reg.configure(NAME, { maxConcurrent: 1 });
+    void reg.execute(NAME, make('c'));
+    expect(started()).toEqual(['a', 'b', 'c']);
+    const refused = await reg.execute(NAME, make('d'));
+    expect(refused.error).toBeInstanceOf(BulkheadRejectedError);
+    expect(started()).toEqual(['a', 'b', 'c']);
+  });
+
   it('destroy settles every waiting call with a BulkheadRejectedError', async () => {
     reg.configure(NAME, { maxConcurrent: 1, maxQueue: 2 });
     void reg.execute(NAME, hang);
