@@ -32,6 +32,7 @@ export const MUTATION_TEST_FILES = [
   'test/prometheus.test.ts',
   'test/property-composition.test.ts',
   'test/property.test.ts',
+  'test/registry-edges.test.ts',
   'test/retry.test.ts',
   'test/states.test.ts',
   'test/stats.test.ts',

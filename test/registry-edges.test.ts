@@ -1,0 +1,123 @@
+/**
+ * The registry at its edges: what the wrappers take from their options, what they accept
+ * as a client, the registry's own clock, and the limits of the configuration's numbers.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TimeoutError, type CircuitBreakerRegistry } from '../src/index.js';
+import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, tearDownFakeTimeRegistry, track } from './helpers.js';
+
+let reg: CircuitBreakerRegistry;
+
+beforeEach(() => {
+  reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+});
+
+afterEach(() => {
+  tearDownFakeTimeRegistry(reg);
+});
+
+/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw, but it returned');
+}
+
+describe('wrap: the options it carries to every call', () => {
+  it('options.signal: aborting it ends a running call and the next ones at once', async () => {
+    const controller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const get = reg.wrap(
+      NAME,
+      (_id: string, signal?: AbortSignal) => {
+        seen = signal;
+        return hang();
+      },
+      { signal: controller.signal },
+    );
+    const running = track(get('p1'));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(running.settled).toBe(false);
+    controller.abort(new Error('user left'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(running.result).toMatchObject({ success: false });
+    expect(seen!.aborted).toBe(true);
+    expect((await get('p2')).success).toBe(false);
+  });
+
+  it('options.timeout: each call gets its own timeout in place of requestTimeout', async () => {
+    const get = reg.wrap(NAME, (_id: string) => hang(), { timeout: 200 });
+    const pending = track(get('p1'));
+    await vi.advanceTimersByTimeAsync(199);
+    expect(pending.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pending.result!.error).toBeInstanceOf(TimeoutError);
+  });
+
+  it('a string options.cacheKey: each wrapper answers from its own cache entry while the circuit is open', async () => {
+    let up = true;
+    const profile = reg.wrap(NAME, () => (up ? 'profile' : boom()), { cacheKey: 'profile' });
+    const settings = reg.wrap(NAME, () => (up ? 'settings' : boom()), { cacheKey: 'settings' });
+    await profile();
+    await settings();
+    up = false;
+    reg.openCircuit(NAME);
+    expect(await profile()).toMatchObject({ success: true, data: 'profile', fromCache: true });
+    expect(await settings()).toMatchObject({ success: true, data: 'settings', fromCache: true });
+  });
+
+  it("the executor's configured fallback answers a wrapped call that sets no policy of its own", async () => {
+    reg.configure(NAME, { fallback: () => 'spare', cacheFallback: false });
+    const get = reg.wrap(NAME, (_id: string) => boom());
+    expect(await get('p1')).toMatchObject({ success: true, data: 'spare', fromFallback: true });
+  });
+
+  it('a bad executor name is reported under the name wrap', () => {
+    expect(thrown(() => reg.wrap('', () => 1)).message).toBe('wrap: executorName must be a non-empty string, got ""');
+  });
+});
+
+describe('wrapClient: the options it carries and the clients it takes', () => {
+  it('options.timeout and options.signal apply to every method', async () => {
+    const controller = new AbortController();
+    const client = reg.wrapClient(NAME, { slow: () => hang(), slower: () => hang() }, { timeout: 300, signal: controller.signal });
+    const timed = client.slow().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await timed).toBeInstanceOf(TimeoutError);
+    const aborted = client.slower().catch((e: unknown) => e);
+    controller.abort(new Error('user left'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await aborted).toBeInstanceOf(Error);
+    expect(await aborted).not.toBeInstanceOf(TimeoutError);
+  });
+
+  it("the executor's configured fallback answers a method called with no policy of its own", async () => {
+    reg.configure(NAME, { fallback: () => ({ offline: true }), cacheFallback: false });
+    const client = reg.wrapClient(NAME, { send: () => boom() });
+    expect(await client.send()).toEqual({ offline: true });
+  });
+
+  it('takes a callable client (a function with methods, as got and ky are) and runs its methods through the circuit', async () => {
+    const callable = Object.assign(function http(url: string) {
+      return `raw ${url}`;
+    }, {
+      get: (url: string) => `got ${url}`,
+    });
+    const client = reg.wrapClient(NAME, callable);
+    expect(await client.get('/a')).toBe('got /a');
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(1);
+  });
+
+  it('refuses a primitive client with its own message, naming wrapClient', () => {
+    expect(thrown(() => reg.wrapClient(NAME, 42 as never)).message).toBe('wrapClient: client must be an object, got 42');
+    expect(thrown(() => reg.wrapClient(NAME, 'api' as never)).message).toBe('wrapClient: client must be an object, got "api"');
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+
+  it('a bad executor name is reported under the name wrapClient', () => {
+    expect(thrown(() => reg.wrapClient('', {})).message).toBe('wrapClient: executorName must be a non-empty string, got ""');
+  });
+});
