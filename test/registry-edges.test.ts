@@ -3,8 +3,8 @@
  * as a client, the registry's own clock, and the limits of the configuration's numbers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, type CircuitBreakerRegistry } from '../src/index.js';
-import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, tearDownFakeTimeRegistry, track } from './helpers.js';
+import { TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
+import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, ok, tearDownFakeTimeRegistry, track } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
@@ -119,5 +119,49 @@ describe('wrapClient: the options it carries and the clients it takes', () => {
 
   it('a bad executor name is reported under the name wrapClient', () => {
     expect(thrown(() => reg.wrapClient('', {})).message).toBe('wrapClient: executorName must be a non-empty string, got ""');
+  });
+});
+
+describe('execute: what passes for a signal', () => {
+  it('refuses a look-alike without addEventListener, changing nothing', async () => {
+    const lookAlike = { aborted: false, removeEventListener: () => {} };
+    await expect(reg.execute(NAME, ok(), { signal: lookAlike as never })).rejects.toThrow(
+      /^execute: options\.signal must be an AbortSignal, got /,
+    );
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+});
+
+describe('execute: a timeout at the longest delay timers honour', () => {
+  it('options.timeout of 2147483647 ms is accepted and ends the call then', async () => {
+    const pending = track(reg.execute(NAME, hang, { timeout: 2_147_483_647 }));
+    await vi.advanceTimersByTimeAsync(2_147_483_646);
+    expect(pending.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pending.result!.error).toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe("the registry's clock", () => {
+  it('now() reads the clock given to createRegistry', () => {
+    let t = 1_000;
+    const own = createRegistry({ clock: { now: () => t } });
+    expect(own.now()).toBe(1_000);
+    t = 2_500;
+    expect(own.now()).toBe(2_500);
+    own.destroy();
+  });
+
+  it('now() is Date.now() without one, fake timers included', async () => {
+    expect(reg.now()).toBe(T0);
+    await vi.advanceTimersByTimeAsync(1_234);
+    expect(reg.now()).toBe(T0 + 1_234);
+  });
+
+  it('a clock must be an object: a function, even one with a now() method, is refused', () => {
+    const fnClock = Object.assign(() => 0, { now: () => 0 });
+    expect(thrown(() => createRegistry({ clock: fnClock })).message).toMatch(
+      /^createRegistry: clock must be an object with a now\(\) method, got /,
+    );
   });
 });
