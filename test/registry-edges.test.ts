@@ -3,8 +3,8 @@
  * as a client, the registry's own clock, and the limits of the configuration's numbers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
-import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, ok, tearDownFakeTimeRegistry, track } from './helpers.js';
+import { CircuitState, TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
+import { NAME, RESET_TIMEOUT, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, ok, tearDownFakeTimeRegistry, track } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
@@ -163,5 +163,84 @@ describe("the registry's clock", () => {
     expect(thrown(() => createRegistry({ clock: fnClock })).message).toMatch(
       /^createRegistry: clock must be an object with a now\(\) method, got /,
     );
+  });
+});
+
+describe('configuration: integer limits', () => {
+  const LARGEST = Number.MAX_SAFE_INTEGER;
+  const BEYOND = 2 ** 53;
+
+  it.each(['successThreshold', 'fallbackMaxEntries', 'minimumRequests'] as const)(
+    '%s takes the largest safe integer and refuses the next one',
+    (key) => {
+      reg.configure(NAME, { [key]: LARGEST });
+      expect(reg.getConfig(NAME)![key]).toBe(LARGEST);
+      const error = thrown(() => reg.configure(NAME, { [key]: BEYOND }));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe(`configure("${NAME}"): ${key} must be a positive integer, got ${BEYOND}`);
+      expect(reg.getConfig(NAME)![key]).toBe(LARGEST);
+    },
+  );
+
+  it('maxConcurrent takes the largest safe integer and refuses the next one, saying what it takes', () => {
+    reg.configure(NAME, { maxConcurrent: LARGEST });
+    expect(reg.getConfig(NAME)!.maxConcurrent).toBe(LARGEST);
+    const error = thrown(() => reg.configure(NAME, { maxConcurrent: BEYOND }));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe(`configure("${NAME}"): maxConcurrent must be a positive integer or Infinity, got ${BEYOND}`);
+  });
+
+  it('maxQueue takes the largest safe integer and refuses the next one, saying what it takes', () => {
+    reg.configure(NAME, { maxConcurrent: 1, maxQueue: LARGEST });
+    expect(reg.getConfig(NAME)!.maxQueue).toBe(LARGEST);
+    const error = thrown(() => reg.configure(NAME, { maxQueue: BEYOND }));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe(`configure("${NAME}"): maxQueue must be an integer of at least 0, or Infinity, got ${BEYOND}`);
+  });
+
+  it('maxQueue: Infinity lets every call beyond the limit wait its turn', async () => {
+    reg.configure(NAME, { maxConcurrent: 1, maxQueue: Infinity });
+    const order: number[] = [];
+    const calls = [1, 2, 3].map((n) =>
+      reg.execute(NAME, async () => {
+        order.push(n);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return n;
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(30);
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.data)).toEqual([1, 2, 3]);
+    expect(results.every((r) => !r.rejected)).toBe(true);
+    expect(order).toEqual([1, 2, 3]);
+  });
+});
+
+describe('configuration: edges that are allowed', () => {
+  it('slowCallDuration of 2147483647 ms is accepted', () => {
+    reg.configure(NAME, { slowCallDuration: 2_147_483_647 });
+    expect(reg.getConfig(NAME)!.slowCallDuration).toBe(2_147_483_647);
+  });
+
+  it('resetTimeoutJitter set back to 0 gives full open periods again', async () => {
+    reg.configure(NAME, { failureThreshold: 1, resetTimeoutJitter: 0.5 });
+    reg.configure(NAME, { resetTimeoutJitter: 0 });
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    try {
+      await reg.execute(NAME, boom);
+    } finally {
+      random.mockRestore();
+    }
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+    expect(reg.getStats(NAME)!.nextAttemptTime!.getTime()).toBe(T0 + RESET_TIMEOUT);
+  });
+
+  it('fallback set to undefined removes the fallback: failures reach the caller again', async () => {
+    reg.configure(NAME, { fallback: () => 'spare', cacheFallback: false });
+    expect((await reg.execute(NAME, boom)).data).toBe('spare');
+    reg.configure(NAME, { fallback: undefined });
+    const result = await reg.execute(NAME, boom);
+    expect(result).toMatchObject({ success: false, fromFallback: false });
+    expect(result.error!.message).toBe('boom');
   });
 });
