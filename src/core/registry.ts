@@ -360,7 +360,7 @@ class Registry implements CircuitBreakerRegistry {
     if (!(nextAttemptTime instanceof Date) || Number.isNaN(nextAttemptTime.getTime())) {
       throw new TypeError(`tripCircuit: nextAttemptTime must be a valid Date, got ${show(nextAttemptTime)}`);
     }
-    this.#findOrCreate(executorName, 'tripCircuit').trip(nextAttemptTime.getTime());
+    this.#breaker(executorName).trip(nextAttemptTime.getTime());
   }
 
   setProbeGate(executorName: string, gate: ProbeGate | null): void {
@@ -373,7 +373,7 @@ class Registry implements CircuitBreakerRegistry {
         `setProbeGate: gate must be null or an object with tryAcquire() and release() methods, got ${show(gate)}`,
       );
     }
-    this.#findOrCreate(executorName, 'setProbeGate').setGate(gate);
+    this.#breaker(executorName).setGate(gate);
   }
 
   now(): number {
@@ -440,7 +440,13 @@ class Registry implements CircuitBreakerRegistry {
   }
 
   #findOrCreate(executorName: string, where: string): Breaker {
-    return this.#find(executorName, where) ?? this.#create(executorName);
+    checkName(executorName, where);
+    return this.#breaker(executorName);
+  }
+
+  /** The executor's breaker, made on first use; for a name already checked. */
+  #breaker(executorName: string): Breaker {
+    return this.#breakers.get(executorName) ?? this.#create(executorName);
   }
 
   #create(executorName: string, config?: Partial<CircuitBreakerConfig>): Breaker {
