@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BulkheadRejectedError,
   ResultFailureError,
+  createRegistry,
   type CircuitBreakerRegistry,
   type ExecutionResult,
 } from '../src/index.js';
@@ -108,6 +109,20 @@ describe('the retry budget over time', () => {
     // Half a window more than a whole one: the new calls fall in another bucket than the old.
     await vi.advanceTimersByTimeAsync(15_000);
     expect(await deadCalls(reg, 5)).toBe(8);
+  });
+
+  // A clock near 0 is what fake timers installed with their defaults give (sinon's start at 0).
+  it('a new failureWindow forgets the retries counted under the old one, on a clock that starts at 0', async () => {
+    vi.setSystemTime(0);
+    const own = createRegistry({ defaults: { ...SMALL_DEFAULTS, failureThreshold: 1_000_000, retryBudget: 0, failureWindow: 10_000 } });
+    try {
+      expect(await deadCalls(own, 5)).toBe(8);
+      await vi.advanceTimersByTimeAsync(2_500);
+      own.configure(NAME, { failureWindow: 20_000 });
+      expect(await deadCalls(own, 5)).toBe(8);
+    } finally {
+      own.destroy();
+    }
   });
 });
 
