@@ -59,6 +59,10 @@ export class RetryBudget {
       // A new window: what was counted under the old one is forgotten.
       this.#width = width;
       this.#stamps.fill(-1);
+      // The counts too: tryRetry reads a bucket stamped -1 while the clock is under nine
+      // spans (a fake clock started at 0, say).
+      this.#firsts.fill(0);
+      this.#retries.fill(0);
     }
     const stamp = Math.floor(now / width);
     const i = stamp % BUCKETS;
