@@ -27,6 +27,7 @@ export const MUTATION_TEST_FILES = [
   'test/fake-timers.test.ts',
   'test/format.test.ts',
   'test/health.test.ts',
+  'test/observe-edges.test.ts',
   'test/opentelemetry.test.ts',
   'test/policies-together.test.ts',
   'test/policies.test.ts',
