@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CircuitState, type CircuitBreakerRegistry, type CircuitBreakerStats } from '../src/index.js';
 import { createDashboard, type Dashboard, type ExecutorSnapshot } from '../src/dashboard/index.js';
-import { Track } from '../src/dashboard/track.js';
+import { LATENCY_BOUNDS, quantile, Track } from '../src/dashboard/track.js';
 import {
   FAILURE_THRESHOLD,
   NAME,
@@ -26,6 +26,13 @@ const MINUTE = 60_000;
 const STRIP = 15 * MINUTE;
 
 const stats = (over: Partial<CircuitBreakerStats> = {}): CircuitBreakerStats => ({ ...zeroStats(NAME), ...over });
+
+/** Latency of `durations`, all measured in the minute that starts at T0. */
+function latencyOf(durations: number[]) {
+  const track = new Track(stats(), T0);
+  for (const ms of durations) track.success(ms);
+  return track.latency(T0);
+}
 
 describe('the state strip a new dashboard starts with', () => {
   let reg: CircuitBreakerRegistry;
@@ -132,6 +139,78 @@ describe('samples: the counters\' differences over each interval', () => {
     for (let i = 0; i < 3; i++) track.fallback();
     track.sample(stats({ totalRequests: 7, failedRequests: 3, rejectedRequests: 4 }), T0 + 1_000, 1_000);
     expect(track.samples).toEqual([[T0 + 1_000, 1_000, 2, 0, 0, 2, 2]]);
+  });
+});
+
+describe('latency of the last minute', () => {
+  it('a call lasting exactly a bucket\'s bound counts in the bucket it closes', () => {
+    // Twenty calls in one bucket: the 95th percentile is 95% of the way through it.
+    expect(latencyOf(Array(20).fill(5)).p95).toBeCloseTo(2 + 3 * 0.95);
+    expect(latencyOf(Array(20).fill(1)).p95).toBeCloseTo(0.95);
+  });
+
+  it('interpolates the 95th percentile within its bucket, after the calls of the faster ones', () => {
+    const l = latencyOf([...Array(10).fill(1), ...Array(10).fill(10)]);
+    expect(l).toEqual({ count: 20, mean: 5.5, p95: expect.closeTo(5 + 5 * (19 - 10) / 10) });
+  });
+
+  it('measures calls of half a minute and more in their own bucket', () => {
+    const l = latencyOf([...Array(19).fill(31_000), 59_999]);
+    expect(l.p95).toBeCloseTo(30_000 + 30_000 * 0.95);
+  });
+
+  it('the 95th percentile is never above the slowest call of the minute, whichever came last', () => {
+    expect(latencyOf([9, 3])).toEqual({ count: 2, mean: 6, p95: 9 });
+  });
+
+  it('the 95th percentile is never above the slowest call of the minute, whichever interval had it', () => {
+    for (const [first, second] of [
+      [9, 3],
+      [3, 9],
+    ] as const) {
+      const track = new Track(stats(), T0);
+      track.success(first);
+      track.sample(stats(), T0 + 10_000, 10_000);
+      track.success(second);
+      expect(track.latency(T0 + 10_000)).toEqual({ count: 2, mean: 6, p95: 9 });
+    }
+  });
+
+  it('measures the calls made after a minute, and forgets the older ones', () => {
+    const track = new Track(stats(), T0);
+    track.success(5);
+    track.sample(stats(), T0 + 70_000, 70_000);
+    track.success(7);
+    expect(track.latency(T0 + 70_000)).toEqual({ count: 1, mean: 7, p95: 7 });
+  });
+
+  it('forgets a call a minute later even when no interval closed since (nobody watching)', () => {
+    const track = new Track(stats(), T0);
+    track.success(5);
+    expect(track.latency(T0 + 59_999).count).toBe(1);
+    expect(track.latency(T0 + MINUTE)).toEqual({ count: 0, mean: null, p95: null });
+
+    track.sample(stats(), T0 + 10_000, 10_000);
+    track.success(8);
+    expect(track.latency(T0 + 10_000)).toEqual({ count: 2, mean: 6.5, p95: 8 });
+    expect(track.latency(T0 + 69_999)).toEqual({ count: 1, mean: 8, p95: 8 });
+    expect(track.latency(T0 + 70_000)).toEqual({ count: 0, mean: null, p95: null });
+  });
+});
+
+describe('quantile of a latency histogram', () => {
+  const histogram = (bucket: number, count: number): number[] => {
+    const counts = new Array<number>(LATENCY_BOUNDS.length + 1).fill(0);
+    counts[bucket] = count;
+    return counts;
+  };
+
+  it('the 0 quantile is the lower bound of the lowest bucket that has calls', () => {
+    expect(quantile(histogram(2, 1), 1, 0)).toBe(LATENCY_BOUNDS[1]);
+  });
+
+  it('a rank beyond every count is the histogram\'s top bound', () => {
+    expect(quantile(histogram(0, 1), 10, 0.95)).toBe(LATENCY_BOUNDS.at(-1));
   });
 });
 
