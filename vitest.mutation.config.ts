@@ -18,6 +18,7 @@ export const MUTATION_TEST_FILES = [
   'test/config.test.ts',
   'test/coordination.test.ts',
   'test/dashboard-controls.test.ts',
+  'test/dashboard-track.test.ts',
   'test/dashboard.test.ts',
   'test/deadlines.test.ts',
   'test/doc-examples.test.ts',
