@@ -132,6 +132,20 @@ describe('tripCircuit', () => {
 });
 
 describe('setProbeGate', () => {
+  it('is a module function too, on the default registry', async () => {
+    circuitBreaker.configure('mod', { failureThreshold: 1, resetTimeout: 1_000 });
+    await circuitBreaker.execute('mod', boom);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const gate = countingGate(0);
+    circuitBreaker.setProbeGate('mod', gate);
+    const refused = await circuitBreaker.execute('mod', ok());
+    expect(refused).toMatchObject({ success: false, rejected: true, circuitState: CircuitState.HALF_OPEN });
+    expect(gate.asked).toBe(1);
+    circuitBreaker.setProbeGate('mod', null);
+    expect((await circuitBreaker.execute('mod', ok())).success).toBe(true);
+    expect(gate.asked).toBe(1);
+  });
+
   it('is not asked while the circuit is CLOSED', async () => {
     const gate = countingGate(0);
     reg.setProbeGate('svc', gate);
