@@ -43,6 +43,7 @@ export const MUTATION_TEST_FILES = [
   'test/timers.test.ts',
   'test/window.test.ts',
   'test/wrap.test.ts',
+  'test/wrappers-edges.test.ts',
 ];
 
 export default defineConfig({

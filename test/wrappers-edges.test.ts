@@ -1,0 +1,57 @@
+/**
+ * Edges of the shapes for app code: what `wrap` hands its function, which cache entry a
+ * wrapped function or a client's read uses, and what `wrapClient` leaves alone.
+ *
+ * Source of truth: /work/shared/POLICIES.md section 6, docs/guide.md (`wrap`, `wrapClient`)
+ * and docs/decisions.md ("Shapes for app code").
+ */
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CircuitOpenError, type CircuitBreakerRegistry } from '../src/index.js';
+import { NAME, SMALL_DEFAULTS, T0, fakeTimeRegistry, tearDownFakeTimeRegistry } from './helpers.js';
+
+let reg: CircuitBreakerRegistry;
+
+beforeEach(() => {
+  reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+});
+
+afterEach(() => {
+  tearDownFakeTimeRegistry(reg);
+});
+
+describe('wrap: the arguments fn gets', () => {
+  it('a function with rest parameters gets exactly the arguments it was called with', async () => {
+    const join = reg.wrap(NAME, (...parts: string[]) => parts);
+    expect((await join('a', 'b')).data).toEqual(['a', 'b']);
+    expect((await join()).data).toEqual([]);
+  });
+
+  it('a call that passes every declared parameter adds no signal after them', async () => {
+    const named = reg.wrap(NAME, (first: string, ...rest: string[]) => [first, ...rest]);
+    expect((await named('a')).data).toEqual(['a']);
+    const counted = reg.wrap(NAME, function (_id: string) {
+      // eslint-disable-next-line prefer-rest-params
+      return arguments.length;
+    });
+    expect((await counted('x')).data).toBe(1);
+  });
+});
+
+describe('wrap: a string cacheKey', () => {
+  it('each wrapped function keeps the entry it names, apart from the executor\'s default one', async () => {
+    let up = true;
+    const read = (value: string) => () => (up ? value : Promise.reject(new Error('down')));
+    const getUser = reg.wrap(NAME, read('user'), { cacheKey: 'user' });
+    const getTeam = reg.wrap(NAME, read('team'), { cacheKey: 'team' });
+    await getUser();
+    await getTeam();
+    up = false;
+    reg.openCircuit(NAME);
+    expect(await getUser()).toMatchObject({ success: true, data: 'user', fromCache: true });
+    expect(await getTeam()).toMatchObject({ success: true, data: 'team', fromCache: true });
+    // A plain call uses the default entry, which neither read filled.
+    expect(await reg.execute(NAME, () => 'x')).toMatchObject({ success: false, rejected: true });
+    expect(await reg.execute(NAME, () => 'x', { cacheKey: 'user' })).toMatchObject({ data: 'user', fromCache: true });
+  });
+});
