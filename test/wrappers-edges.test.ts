@@ -55,3 +55,66 @@ describe('wrap: a string cacheKey', () => {
     expect(await reg.execute(NAME, () => 'x', { cacheKey: 'user' })).toMatchObject({ data: 'user', fromCache: true });
   });
 });
+
+describe('wrapClient: cached reads are keyed by their arguments', () => {
+  /** A client whose one read answers with its call number, so a cached answer shows. */
+  function counter() {
+    const raw = { calls: 0, read: async (...args: unknown[]) => ({ n: ++raw.calls, args }) };
+    return raw;
+  }
+
+  it('distinct arguments never share an entry, even when their items would run together', async () => {
+    const raw = counter();
+    const client = reg.wrapClient(NAME, raw, { cacheable: () => true });
+    await client.read();
+    await client.read([]);
+    await client.read([1]);
+    await client.read(1, 23);
+    await client.read([1, 23]);
+    reg.openCircuit(NAME);
+    const others: unknown[][] = [
+      [-0],
+      [10n],
+      [[-0]],
+      [[undefined]],
+      [[null]],
+      [[10n]],
+      [[new Date(5)]],
+      [[2]],
+      [[[1]]],
+      [12, 3],
+      [[12, 3]],
+    ];
+    for (const args of others) {
+      await expect(client.read(...args), `read(${String(args)})`).rejects.toBeInstanceOf(CircuitOpenError);
+    }
+    expect(raw.calls).toBe(5);
+  });
+
+  it('an object with an undefined property finds the entry of the same object without it', async () => {
+    const raw = counter();
+    const client = reg.wrapClient(NAME, raw, { cacheable: () => true });
+    const fresh = await client.read({ id: 'p1', cursor: undefined });
+    reg.openCircuit(NAME);
+    expect(await client.read({ id: 'p1' })).toEqual(fresh);
+    await expect(client.read({ id: 'p2' })).rejects.toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('cacheable is asked with the method\'s path: its names from the client down, dot-separated', async () => {
+    const paths: string[] = [];
+    const raw = {
+      read: async () => 'r',
+      pages: { retrieve: async () => 'p', properties: { retrieve: async () => 'pp' } },
+    };
+    const client = reg.wrapClient(NAME, raw, {
+      cacheable: (path) => {
+        paths.push(path);
+        return path === 'pages.retrieve';
+      },
+    });
+    await client.read();
+    await client.pages.retrieve();
+    await client.pages.properties.retrieve();
+    expect(paths).toEqual(['read', 'pages.retrieve', 'pages.properties.retrieve']);
+  });
+});
