@@ -118,3 +118,124 @@ describe('wrapClient: cached reads are keyed by their arguments', () => {
     expect(paths).toEqual(['read', 'pages.retrieve', 'pages.properties.retrieve']);
   });
 });
+
+describe('wrapClient: what passes through untouched', () => {
+  it('the event emitter\'s methods run on the real emitter, at once, not through the breaker', () => {
+    const raw = new EventEmitter();
+    const client = reg.wrapClient(NAME, raw);
+    const heard: unknown[] = [];
+    const listener = (value: unknown) => heard.push(value);
+    expect(client.addListener('a', listener)).toBe(raw);
+    expect(client.prependListener('a', listener)).toBe(raw);
+    expect(client.once('a', listener)).toBe(raw);
+    expect(client.prependOnceListener('a', listener)).toBe(raw);
+    expect(client.listenerCount('a')).toBe(4);
+    expect(client.listeners('a')).toEqual([listener, listener, listener, listener]);
+    expect(client.rawListeners('a')).toHaveLength(4);
+    expect(client.eventNames()).toEqual(['a']);
+    expect(client.emit('a', 1)).toBe(true);
+    expect(heard).toEqual([1, 1, 1, 1]);
+    expect(client.off('a', listener)).toBe(raw);
+    expect(client.removeListener('a', listener)).toBe(raw);
+    expect(raw.listenerCount('a')).toBe(0);
+    client.on('b', listener);
+    expect(client.removeAllListeners('b')).toBe(raw);
+    expect(raw.listenerCount('b')).toBe(0);
+    expect(client.setMaxListeners(3)).toBe(raw);
+    expect(client.getMaxListeners()).toBe(3);
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+
+  it('symbol-keyed methods, such as an async iterator, are handed out as they are', async () => {
+    const raw = {
+      items: ['a', 'b'],
+      async *[Symbol.asyncIterator]() {
+        yield* this.items;
+      },
+    };
+    const client = reg.wrapClient(NAME, raw);
+    expect(client[Symbol.asyncIterator]).toBe(raw[Symbol.asyncIterator]);
+    const seen: string[] = [];
+    for await (const item of client) seen.push(item);
+    expect(seen).toEqual(['a', 'b']);
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+
+  it('constructor is the client\'s own class', () => {
+    class Sdk {
+      async ping() {
+        return 'pong';
+      }
+    }
+    const client = reg.wrapClient(NAME, new Sdk());
+    expect(client.constructor).toBe(Sdk);
+  });
+
+  it('a thenable client is not a promise to the breaker: awaiting it runs its own then', async () => {
+    // A query builder that runs when awaited, like many database clients.
+    const query = {
+      rows: ['r1'],
+      then(resolve: (rows: string[]) => void) {
+        resolve(this.rows);
+      },
+    };
+    const client = reg.wrapClient(NAME, query);
+    expect(client.then).toBe(query.then);
+    expect(await client).toEqual(['r1']);
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+
+  it('null, missing and primitive properties read as they are', () => {
+    const raw = { none: null, count: 3, name: 'n' } as { none: null; count: number; name: string; missing?: unknown };
+    const client = reg.wrapClient(NAME, raw);
+    expect(client.none).toBeNull();
+    expect(client.missing).toBeUndefined();
+    expect(client.count).toBe(3);
+    expect(client.name).toBe('n');
+  });
+
+  it('an object that is not plain (a Map, a class instance) is handed out as it is', () => {
+    class Settings {
+      region = 'eu';
+      describe() {
+        return this.region;
+      }
+    }
+    const raw = { cache: new Map([['k', 1]]), settings: new Settings() };
+    const client = reg.wrapClient(NAME, raw);
+    expect(client.cache).toBe(raw.cache);
+    expect(client.cache.get('k')).toBe(1);
+    expect(client.settings).toBe(raw.settings);
+    expect(client.settings.describe()).toBe('eu');
+    expect(reg.getStats(NAME)).toBeNull();
+  });
+});
+
+describe('wrapClient: what it wraps', () => {
+  it('a namespace without a prototype is a namespace too: its methods run through the breaker', async () => {
+    const ns = Object.create(null) as { list: () => Promise<string> };
+    ns.list = async () => 'listed';
+    const client = reg.wrapClient(NAME, { ns });
+    expect(client.ns).not.toBe(ns);
+    expect(await client.ns.list()).toBe('listed');
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(1);
+  });
+
+  it('a method that cannot be reassigned but can be redefined is wrapped, and a sealed one too', async () => {
+    const fixed = {} as { ping: () => Promise<string> };
+    Object.defineProperty(fixed, 'ping', { value: async () => 'pong', configurable: true, writable: false });
+    const sealed = Object.seal({ ping: async () => 'pong' });
+    expect(await reg.wrapClient(NAME, fixed).ping()).toBe('pong');
+    expect(await reg.wrapClient(NAME, sealed).ping()).toBe('pong');
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(2);
+  });
+
+  it('a method replaced on the real client is the new one when read again', async () => {
+    const raw = { version: async () => 1 };
+    const client = reg.wrapClient(NAME, raw);
+    expect(await client.version()).toBe(1);
+    raw.version = async () => 2;
+    expect(await client.version()).toBe(2);
+    expect(reg.getStats(NAME)!.successfulRequests).toBe(2);
+  });
+});
