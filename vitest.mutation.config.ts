@@ -33,6 +33,7 @@ export const MUTATION_TEST_FILES = [
   'test/policies-together.test.ts',
   'test/policies.test.ts',
   'test/policy-edges.test.ts',
+  'test/policy-options-edges.test.ts',
   'test/prometheus.test.ts',
   'test/property-composition.test.ts',
   'test/property.test.ts',

@@ -1,0 +1,166 @@
+/**
+ * Edges of the policy settings: what a `retry` setting accepts and how it says no, and the
+ * delays its defaults give.
+ *
+ * Source of truth: docs/bad-input.md (the retry rows), docs/decisions.md ("Retry",
+ * "When to open"), /work/shared/POLICIES.md sections 2 and 5.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CircuitBreakerRegistry } from '../src/index.js';
+import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
+
+let reg: CircuitBreakerRegistry;
+
+beforeEach(() => {
+  reg = fakeTimeRegistry({ now: T0, registry: { defaults: SMALL_DEFAULTS } });
+});
+
+afterEach(() => {
+  tearDownFakeTimeRegistry(reg, { restoreMocks: true });
+});
+
+const OPTION = 'execute: options.retry';
+const KEY = `configure("${NAME}"): retry`;
+
+/** What `execute` says of a call given `retry`. */
+function executeWith(retry: unknown): Promise<unknown> {
+  return reg.execute(NAME, ok(), { retry } as never);
+}
+
+/** What `configure` says of `retry`, or undefined when it takes it. */
+function configureWith(retry: unknown): unknown {
+  try {
+    reg.configure(NAME, { retry } as never);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('which values a retry setting takes', () => {
+  it('takes a settings object with no prototype (Object.create(null))', async () => {
+    const retry = Object.assign(Object.create(null) as object, { attempts: 2, jitter: false });
+    await expect(executeWith(retry)).resolves.toMatchObject({ success: true, attempts: 1 });
+    expect(configureWith(retry)).toBeUndefined();
+    expect(reg.getConfig(NAME)!.retry).toEqual({ attempts: 2, minDelay: 100, maxDelay: 10_000, factor: 2, jitter: false });
+  });
+
+  it.each([
+    ['null', null, 'null'],
+    ['an array', [], 'an array'],
+    ['a Date', new Date(T0), '[object Date]'],
+    ['an instance of a class', new (class Settings { attempts = 3 })(), '[object Object]'],
+  ])('refuses %s as neither attempts nor a settings object', async (_, retry, shown) => {
+    const rest = `must be a number of attempts, an object { attempts, ... } or false, got ${shown}`;
+    await expect(executeWith(retry)).rejects.toEqual(new TypeError(`${OPTION} ${rest}`));
+    expect(configureWith(retry)).toEqual(new TypeError(`${KEY} ${rest}`));
+  });
+
+  it('refuses undefined in a configuration: false is how retry is turned off there', () => {
+    expect(configureWith(undefined)).toEqual(
+      new TypeError(`${KEY} must be a number of attempts, an object { attempts, ... } or false, got undefined`),
+    );
+  });
+
+  it('takes up to a million attempts, as a number or as attempts, and no more', async () => {
+    expect(configureWith(1_000_000)).toBeUndefined();
+    expect(reg.getConfig(NAME)!.retry).toMatchObject({ attempts: 1_000_000 });
+    expect(configureWith({ attempts: 1_000_000 })).toBeUndefined();
+    expect(reg.getConfig(NAME)!.retry).toMatchObject({ attempts: 1_000_000 });
+
+    await expect(executeWith(1_000_001)).rejects.toEqual(
+      new RangeError(`${OPTION} must be a number of attempts from 1 to 1000000, got 1000001`),
+    );
+    await expect(executeWith({ attempts: 1_000_001 })).rejects.toEqual(
+      new RangeError(`${OPTION}.attempts must be an integer from 1 to 1000000, got 1000001`),
+    );
+  });
+
+  it('takes delays up to the longest a timer honours, 2147483647 ms, and no more', async () => {
+    expect(configureWith({ attempts: 2, minDelay: 2 ** 31 - 1, maxDelay: 2 ** 31 - 1 })).toBeUndefined();
+    expect(reg.getConfig(NAME)!.retry).toMatchObject({ minDelay: 2 ** 31 - 1, maxDelay: 2 ** 31 - 1 });
+
+    await expect(executeWith({ attempts: 2, minDelay: 2 ** 31 })).rejects.toEqual(
+      new RangeError(`${OPTION}.minDelay must be a number of ms from 0 to 2147483647, got 2147483648`),
+    );
+    await expect(executeWith({ attempts: 2, maxDelay: -1 })).rejects.toEqual(
+      new RangeError(`${OPTION}.maxDelay must be a number of ms from 0 to 2147483647, got -1`),
+    );
+  });
+
+  it('takes a maxDelay equal to minDelay: every retry waits that long', async () => {
+    const delays: number[] = [];
+    reg.on('request:retry', (_name, _attempt, _error, delay) => delays.push(delay));
+    const pending = reg.execute(NAME, boom, { retry: { attempts: 3, minDelay: 500, maxDelay: 500, jitter: false } });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(pending).resolves.toMatchObject({ success: false, attempts: 3 });
+    expect(delays).toEqual([500, 500]);
+  });
+
+  it('takes a factor of 1: the delays do not grow', async () => {
+    const delays: number[] = [];
+    reg.on('request:retry', (_name, _attempt, _error, delay) => delays.push(delay));
+    const pending = reg.execute(NAME, boom, { retry: { attempts: 3, minDelay: 200, factor: 1, jitter: false } });
+    await vi.advanceTimersByTimeAsync(400);
+    await expect(pending).resolves.toMatchObject({ success: false, attempts: 3 });
+    expect(delays).toEqual([200, 200]);
+  });
+});
+
+describe('how a bad retry setting is named', () => {
+  // A number in a string (from an environment variable, say) is a type error, not a range
+  // error: it is never read as a number.
+  it.each([
+    ['attempts', { attempts: '3' }, 'retry.attempts must be a number, got "3"'],
+    ['minDelay', { attempts: 3, minDelay: '50' }, 'retry.minDelay must be a number, got "50"'],
+    ['maxDelay', { attempts: 3, maxDelay: '5000' }, 'retry.maxDelay must be a number, got "5000"'],
+    ['factor', { attempts: 3, factor: '2' }, 'retry.factor must be a number, got "2"'],
+  ])('%s given as a string is a TypeError that names the key and the value', async (_, retry, message) => {
+    await expect(executeWith(retry)).rejects.toEqual(new TypeError(`execute: options.${message}`));
+    expect(configureWith(retry)).toEqual(new TypeError(`configure("${NAME}"): ${message}`));
+  });
+
+  it('an unknown key is refused with the list of the keys there are', async () => {
+    await expect(executeWith({ attempts: 3, retries: 2 })).rejects.toEqual(
+      new TypeError(`${OPTION}: unknown key "retries" (keys: attempts, minDelay, maxDelay, factor, jitter, retryIf)`),
+    );
+  });
+});
+
+describe('what a retry setting stands for', () => {
+  it('a number of attempts has the documented defaults: 100 ms doubling up to 10 s, with jitter', async () => {
+    reg.configure(NAME, { retry: 3 });
+    expect(reg.getConfig(NAME)!.retry).toEqual({ attempts: 3, minDelay: 100, maxDelay: 10_000, factor: 2, jitter: true });
+
+    // Full jitter: a whole number of ms drawn below 100, then below 200.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const delays: number[] = [];
+    reg.on('request:retry', (_name, _attempt, _error, delay) => delays.push(delay));
+    const fn = vi.fn(boom);
+    const pending = reg.execute(NAME, fn, { retry: 3 });
+    await vi.advanceTimersByTimeAsync(150);
+    await expect(pending).resolves.toMatchObject({ success: false, attempts: 3 });
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(delays).toEqual([50, 100]);
+  });
+
+  it('one attempt, as an object, is no retry: the configuration says false', () => {
+    reg.configure(NAME, { retry: { attempts: 1, minDelay: 0 } });
+    expect(reg.getConfig(NAME)!.retry).toBe(false);
+  });
+
+  // A call of one attempt cannot retry, so it is no first try the budget counts: the ten
+  // calls below leave the budget at its floor of 3 retries.
+  it('calls of one attempt give the retry budget no room for more retries', async () => {
+    reg.configure(NAME, { failureThreshold: Infinity, retryBudget: 0.5 });
+    for (let i = 0; i < 10; i++) await reg.execute(NAME, ok(), { retry: { attempts: 1 } });
+    const attempts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const pending = reg.execute(NAME, boom, { retry: { attempts: 2, minDelay: 0, jitter: false } });
+      await vi.advanceTimersByTimeAsync(0);
+      attempts.push((await pending).attempts);
+    }
+    expect(attempts).toEqual([2, 2, 2, 1, 1]);
+    expect(reg.getStats(NAME)!.retries).toBe(3);
+  });
+});
