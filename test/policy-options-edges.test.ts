@@ -1,13 +1,20 @@
 /**
- * Edges of the policy settings: what a `retry` setting accepts and how it says no, and the
- * delays its defaults give.
+ * Edges of the policy settings: what a `retry` setting accepts and how it says no, the
+ * delays its defaults give, what opens the circuit (a retryAfter that asks for no pause,
+ * randomness only with jitter), and how the rate window tallies calls when a call is found slow at its
+ * end or the clock steps back.
  *
  * Source of truth: docs/bad-input.md (the retry rows), docs/decisions.md ("Retry",
  * "When to open"), /work/shared/POLICIES.md sections 2 and 5.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CircuitBreakerRegistry } from '../src/index.js';
-import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
+import {
+  CircuitState,
+  createRegistry,
+  type CircuitBreakerConfig,
+  type CircuitBreakerRegistry,
+} from '../src/index.js';
+import { NAME, SMALL_DEFAULTS, T0, boom, deferred, fakeTimeRegistry, ok, tearDownFakeTimeRegistry } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
@@ -162,5 +169,107 @@ describe('what a retry setting stands for', () => {
     }
     expect(attempts).toEqual([2, 2, 2, 1, 1]);
     expect(reg.getStats(NAME)!.retries).toBe(3);
+  });
+});
+
+describe('what opens the circuit', () => {
+  it.each([
+    ['0 ms', () => 0],
+    ['a Date that is now', () => new Date(Date.now())],
+  ])('a retryAfter answering %s asks for no pause: the failure is judged by the rules alone', async (_, retryAfter) => {
+    reg.configure(NAME, { retryAfter });
+    const result = await reg.execute(NAME, boom);
+    expect(result).toMatchObject({ success: false, rejected: false });
+    expect(reg.getStats(NAME)).toMatchObject({ state: CircuitState.CLOSED, timesOpened: 0, nextAttemptTime: null });
+  });
+
+  // An app that stubs Math.random for its own code (a seeded sequence in its tests, say)
+  // keeps its sequence: only jitter draws from it.
+  it('a circuit without jitter opens without drawing a random number', async () => {
+    const random = vi.spyOn(Math, 'random');
+    reg.configure(NAME, { failureThreshold: 1, resetTimeoutMultiplier: 2 });
+    await reg.execute(NAME, boom);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await reg.execute(NAME, boom);
+    expect(reg.getStats(NAME)).toMatchObject({ state: CircuitState.OPEN, timesOpened: 2, nextAttemptTime: new Date(T0 + 5_000 + 10_000) });
+    expect(random).not.toHaveBeenCalled();
+  });
+});
+
+describe('the rate window', () => {
+  const SLOW = { slowCallDuration: 100, slowCallRateThreshold: 0.5, minimumRequests: 4, failureWindow: 1_000 };
+
+  /** A call that the clock finds past slowCallDuration when it completes, before it was watched as slow. */
+  async function slowAtItsEnd(): Promise<void> {
+    const answer = deferred();
+    const pending = reg.execute(NAME, () => answer.promise);
+    vi.setSystemTime(Date.now() + 150);
+    answer.resolve('late');
+    await expect(pending).resolves.toMatchObject({ success: true, data: 'late' });
+  }
+
+  it('a call found slow as it completes leaves the window with its bucket', async () => {
+    reg.configure(NAME, SLOW);
+    await slowAtItsEnd();
+    // A window later the first slow call is out of it: one slow call in four, a quarter.
+    vi.setSystemTime(T0 + 2_000);
+    for (let i = 0; i < 3; i++) await reg.execute(NAME, ok());
+    await slowAtItsEnd();
+    expect(reg.getStats(NAME)).toMatchObject({ state: CircuitState.CLOSED, timesOpened: 0, successfulRequests: 5 });
+    // A second slow one makes two in five, and a third three in six: half.
+    await slowAtItsEnd();
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+    await slowAtItsEnd();
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+  });
+});
+
+describe('the rate window on a clock that steps back', () => {
+  let t = T0;
+  let own: CircuitBreakerRegistry;
+  const RATE: Partial<CircuitBreakerConfig> = {
+    failureThreshold: Infinity,
+    failureRateThreshold: 0.5,
+    minimumRequests: 4,
+    failureWindow: 1_000,
+  };
+
+  beforeEach(() => {
+    t = T0;
+    own = createRegistry({ clock: { now: () => t }, defaults: RATE });
+  });
+
+  afterEach(() => {
+    own.destroy();
+  });
+
+  it('calls made while the clock stands back are tallied in the newest bucket and stay with it', async () => {
+    t = T0 + 5_000;
+    await own.execute(NAME, boom);
+    await own.execute(NAME, boom);
+    // Two seconds back: two windows before the newest bucket.
+    t = T0 + 3_000;
+    await own.execute(NAME, boom);
+    t = T0 + 5_000;
+    expect(own.getState(NAME)).toBe(CircuitState.CLOSED);
+    await own.execute(NAME, boom);
+    expect(own.getStats(NAME)).toMatchObject({ state: CircuitState.OPEN, failedRequests: 4, lastStateChange: new Date(T0 + 5_000) });
+  });
+
+  it('calls made while the clock stands back leave the window when the newest bucket does', async () => {
+    t = T0 + 5_000;
+    await own.execute(NAME, ok());
+    // A twentieth of the window back: the bucket before the newest.
+    t = T0 + 4_950;
+    await own.execute(NAME, boom);
+    await own.execute(NAME, boom);
+    // A window after the newest bucket: all three calls are out of it.
+    t = T0 + 6_000;
+    await own.execute(NAME, boom);
+    await own.execute(NAME, boom);
+    expect(own.getStats(NAME)).toMatchObject({ state: CircuitState.CLOSED, failedRequests: 4, timesOpened: 0 });
+    await own.execute(NAME, boom);
+    await own.execute(NAME, boom);
+    expect(own.getStats(NAME)).toMatchObject({ state: CircuitState.OPEN, timesOpened: 1 });
   });
 });
