@@ -1,8 +1,8 @@
 /**
  * Edges of the policy settings: what a `retry` setting accepts and how it says no, the
  * delays its defaults give, what opens the circuit (a retryAfter that asks for no pause,
- * randomness only with jitter), and how the rate window tallies calls when a call is found slow at its
- * end or the clock steps back.
+ * randomness only with jitter), and how the rate window tallies a call found slow at its
+ * end or made while the clock stepped back.
  *
  * Source of truth: docs/bad-input.md (the retry rows), docs/decisions.md ("Retry",
  * "When to open"), /work/shared/POLICIES.md sections 2 and 5.
