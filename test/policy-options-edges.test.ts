@@ -273,3 +273,36 @@ describe('the rate window on a clock that steps back', () => {
     expect(own.getStats(NAME)).toMatchObject({ state: CircuitState.OPEN, timesOpened: 1 });
   });
 });
+
+describe('open periods are whole ms', () => {
+  it('a fractional resetTimeout opens until a whole ms, the time nextAttemptTime gives', async () => {
+    reg.configure(NAME, { failureThreshold: 1, successThreshold: 1, resetTimeout: 1_000.5, resetTimeoutJitter: 0 });
+    await reg.execute(NAME, boom);
+    const next = reg.getStats(NAME)!.nextAttemptTime!.getTime();
+    expect(next).toBe(T0 + 1_001);
+    await vi.advanceTimersByTimeAsync(next - Date.now());
+    // At the advertised time the circuit takes a probe.
+    expect(reg.getState(NAME)).toBe(CircuitState.HALF_OPEN);
+  });
+
+  it('so does a reopening that does not grow, and a fractional cap', async () => {
+    reg.configure(NAME, {
+      failureThreshold: 1,
+      successThreshold: 1,
+      resetTimeout: 1_000.4,
+      resetTimeoutMultiplier: 1,
+      resetTimeoutJitter: 0,
+    });
+    await reg.execute(NAME, boom);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reg.execute(NAME, boom); // the probe fails: open again
+    expect(reg.getStats(NAME)!.nextAttemptTime!.getTime() - Date.now()).toBe(1_000);
+
+    reg.configure(NAME, { resetTimeout: 100, resetTimeoutMultiplier: 2, maxResetTimeout: 150.6 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reg.execute(NAME, boom);
+    await vi.advanceTimersByTimeAsync(200);
+    await reg.execute(NAME, boom);
+    expect(reg.getStats(NAME)!.nextAttemptTime!.getTime() - Date.now()).toBe(151);
+  });
+});

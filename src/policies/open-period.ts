@@ -5,9 +5,9 @@
  */
 import type { CircuitBreakerConfig } from '../core/types.js';
 
-/** The longest any open period may last: `max(maxResetTimeout, resetTimeout)`. */
+/** The longest any open period may last: `max(maxResetTimeout, resetTimeout)`, in whole ms. */
 export function periodCap(config: Readonly<CircuitBreakerConfig>): number {
-  return Math.max(config.maxResetTimeout, config.resetTimeout);
+  return Math.round(Math.max(config.maxResetTimeout, config.resetTimeout));
 }
 
 /**
@@ -19,7 +19,8 @@ export function openPeriod(
   reopenings: number,
   random: () => number = Math.random,
 ): number {
-  let period = config.resetTimeout;
+  // Whole ms even for a fractional resetTimeout: nextAttemptTime, a Date, has no fractions.
+  let period = Math.round(config.resetTimeout);
   if (reopenings > 0 && config.resetTimeoutMultiplier !== 1) {
     period = Math.min(Math.round(period * config.resetTimeoutMultiplier ** reopenings), periodCap(config));
   }
