@@ -306,3 +306,32 @@ describe('open periods are whole ms', () => {
     expect(reg.getStats(NAME)!.nextAttemptTime!.getTime() - Date.now()).toBe(151);
   });
 });
+
+describe('the slow-call rate over a window that turns over again and again', () => {
+  it('slow calls that left the window count for nothing when their bucket comes round again', async () => {
+    reg.configure(NAME, {
+      failureThreshold: Infinity,
+      requestTimeout: Infinity,
+      failureWindow: 10_000,
+      slowCallDuration: 100,
+      slowCallRateThreshold: 0.5,
+      minimumRequests: 4,
+    });
+    const slowCall = () => new Promise((resolve) => setTimeout(() => resolve('slow'), 150));
+    const start = Math.ceil(Date.now() / 10_000) * 10_000 + 10_000;
+    await vi.advanceTimersByTimeAsync(start - Date.now());
+
+    // Two slow calls, under minimumRequests; then the same bucket twice more, a window apart.
+    await Promise.all([reg.execute(NAME, slowCall), reg.execute(NAME, slowCall), vi.advanceTimersByTimeAsync(150)]);
+    await vi.advanceTimersByTimeAsync(20_000 - 150);
+    await Promise.all([reg.execute(NAME, slowCall), vi.advanceTimersByTimeAsync(150)]);
+    await vi.advanceTimersByTimeAsync(10_000 - 150);
+    expect(reg.getState(NAME)).toBe(CircuitState.CLOSED);
+
+    // Now two slow calls of four: exactly the threshold, whatever came before.
+    await reg.execute(NAME, ok());
+    await reg.execute(NAME, ok());
+    await Promise.all([reg.execute(NAME, slowCall), reg.execute(NAME, slowCall), vi.advanceTimersByTimeAsync(150)]);
+    expect(reg.getState(NAME)).toBe(CircuitState.OPEN);
+  });
+});
