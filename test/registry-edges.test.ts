@@ -244,3 +244,23 @@ describe('configuration: edges that are allowed', () => {
     expect(result.error!.message).toBe('boom');
   });
 });
+
+describe('what a registry is made of', () => {
+  it('a registry is a plain object of its methods and nothing else', () => {
+    const own = createRegistry();
+    try {
+      expect(Object.getPrototypeOf(own)).toBe(Object.prototype);
+      expect(Object.hasOwn(own, 'constructor')).toBe(false);
+      for (const key of Object.keys(own)) expect(typeof (own as unknown as Record<string, unknown>)[key]).toBe('function');
+      expect(Object.keys(own)).toContain('execute');
+    } finally {
+      own.destroy();
+    }
+  });
+
+  it('an unknown configuration key is refused with every known key, comma-separated', () => {
+    expect(() => reg.configure(NAME, { failureTreshold: 3 } as never)).toThrow(
+      /unknown configuration key "failureTreshold" \(known keys: failureThreshold, failureWindow, resetTimeout, /,
+    );
+  });
+});
