@@ -11,7 +11,7 @@ import {
   type CircuitBreakerRegistry,
   type CircuitBreakerStats,
 } from '../src/index.js';
-import { ALL_EVENTS, boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry, track } from './helpers.js';
+import { ALL_EVENTS, boom, fakeTimeRegistry, ok, tearDownFakeTimeRegistry, thrown, track } from './helpers.js';
 
 // ---------------------------------------------------------------------------
 // Helpers (the shared ones are in helpers.ts)
@@ -21,16 +21,6 @@ type AnyFn = (...args: unknown[]) => unknown;
 /** Calls a registry method with arguments TypeScript would refuse. */
 const call = (target: object, method: string, ...args: unknown[]): unknown =>
   (target as Record<string, AnyFn>)[method]!(...args);
-
-/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 /** Snapshot of everything a bad call must leave alone. */
 function snapshot(reg: CircuitBreakerRegistry): { executors: string[]; stats: Array<[string, CircuitBreakerStats]> } {

@@ -17,16 +17,17 @@ import {
   type CircuitBreakerRegistry,
 } from '../src/index.js';
 import {
+  boom,
+  controlled,
+  deferred,
+  fakeTimeRegistry,
+  hang,
   NAME,
+  recordEvents,
   REQUEST_TIMEOUT,
   RESET_TIMEOUT,
   SMALL_DEFAULTS,
   T0,
-  boom,
-  deferred,
-  fakeTimeRegistry,
-  hang,
-  recordEvents,
   tearDownFakeTimeRegistry,
   track,
 } from './helpers.js';
@@ -41,17 +42,6 @@ afterEach(() => {
   vi.unstubAllGlobals();
   tearDownFakeTimeRegistry(reg);
 });
-
-/** A fn whose calls the test settles, one deferred per call, in call order. */
-function controlled() {
-  const calls: { label: string; d: ReturnType<typeof deferred<string>> }[] = [];
-  const make = (label: string) => () => {
-    const d = deferred<string>();
-    calls.push({ label, d });
-    return d.promise;
-  };
-  return { calls, make, started: () => calls.map((c) => c.label) };
-}
 
 /**
  * HALF_OPEN, with a call made while CLOSED still holding a bulkhead slot, so that calls

@@ -12,7 +12,7 @@ import {
   TimeoutError,
   type CircuitBreakerRegistry,
 } from '../src/index.js';
-import { NAME, SMALL_DEFAULTS, T0, boom, deferred, fakeTimeRegistry, hang, recordEvents, tearDownFakeTimeRegistry, track } from './helpers.js';
+import { boom, controlled, deferred, fakeTimeRegistry, hang, NAME, recordEvents, SMALL_DEFAULTS, T0, tearDownFakeTimeRegistry, track } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
@@ -23,17 +23,6 @@ beforeEach(() => {
 afterEach(() => {
   tearDownFakeTimeRegistry(reg);
 });
-
-/** A fn whose calls the test settles, one deferred per call, in call order. */
-function controlled() {
-  const calls: { label: string; d: ReturnType<typeof deferred<string>> }[] = [];
-  const make = (label: string) => () => {
-    const d = deferred<string>();
-    calls.push({ label, d });
-    return d.promise;
-  };
-  return { calls, make, started: () => calls.map((c) => c.label) };
-}
 
 describe('slots', () => {
   it('runs maxConcurrent calls at once and rejects the next without running it, leaving the circuit alone', async () => {

@@ -183,3 +183,40 @@ export function tearDownFakeTimeRegistry(
   vi.useRealTimers();
   if (restoreMocks) vi.restoreAllMocks();
 }
+
+/** Runs `promise` to the end on fake timers, moving time as far as it takes. */
+export async function settle<T>(promise: Promise<T>): Promise<T> {
+  const tracked = { done: false, value: undefined as T };
+  void promise.then((value) => {
+    tracked.done = true;
+    tracked.value = value;
+  });
+  for (let i = 0; i < 1_000; i++) {
+    await vi.advanceTimersByTimeAsync(0);
+    if (tracked.done) break;
+    await vi.advanceTimersToNextTimerAsync();
+  }
+  if (!tracked.done) throw new Error('the call never settled');
+  return tracked.value;
+}
+
+/** A fn whose calls the test settles, one deferred per call, in call order. */
+export function controlled() {
+  const calls: { label: string; d: Deferred<string> }[] = [];
+  const make = (label: string) => () => {
+    const d = deferred<string>();
+    calls.push({ label, d });
+    return d.promise;
+  };
+  return { calls, make, started: () => calls.map((c) => c.label) };
+}
+
+/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw, but it returned');
+}

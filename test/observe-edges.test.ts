@@ -12,6 +12,7 @@ import { createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
 import { createHealthHandler, healthCheck } from '../src/observability/health.js';
 import { registerOpenTelemetryMetrics } from '../src/observability/opentelemetry.js';
 import { registerPrometheusMetrics, type BreakerSource } from '../src/observability/prometheus.js';
+import { thrown } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 const servers: http.Server[] = [];
@@ -27,16 +28,6 @@ afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
   }
 });
-
-/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 /** The TypeError `fn` throws, checked to be one, and its message. */
 function typeErrorOf(fn: () => unknown): string {

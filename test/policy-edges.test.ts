@@ -14,7 +14,7 @@ import {
   type CircuitBreakerRegistry,
   type ExecutionResult,
 } from '../src/index.js';
-import { NAME, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, tearDownFakeTimeRegistry, track } from './helpers.js';
+import { boom, fakeTimeRegistry, hang, NAME, settle, SMALL_DEFAULTS, T0, tearDownFakeTimeRegistry, track } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
@@ -25,22 +25,6 @@ beforeEach(() => {
 afterEach(() => {
   tearDownFakeTimeRegistry(reg);
 });
-
-/** Runs `promise` to the end, moving fake time as far as it takes. */
-async function settle<T>(promise: Promise<T>): Promise<T> {
-  const tracked = { done: false, value: undefined as T };
-  void promise.then((value) => {
-    tracked.done = true;
-    tracked.value = value;
-  });
-  for (let i = 0; i < 1_000; i++) {
-    await vi.advanceTimersByTimeAsync(0);
-    if (tracked.done) break;
-    await vi.advanceTimersToNextTimerAsync();
-  }
-  if (!tracked.done) throw new Error('the call never settled');
-  return tracked.value;
-}
 
 describe('retry and the caller\'s signal', () => {
   it('a caller who aborts from a request:retry listener gets the abort at once: no delay waited, no further try', async () => {

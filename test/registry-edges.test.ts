@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CircuitState, TimeoutError, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
-import { NAME, RESET_TIMEOUT, SMALL_DEFAULTS, T0, boom, fakeTimeRegistry, hang, ok, tearDownFakeTimeRegistry, track } from './helpers.js';
+import { boom, fakeTimeRegistry, hang, NAME, ok, RESET_TIMEOUT, SMALL_DEFAULTS, T0, tearDownFakeTimeRegistry, thrown, track } from './helpers.js';
 
 let reg: CircuitBreakerRegistry;
 
@@ -15,16 +15,6 @@ beforeEach(() => {
 afterEach(() => {
   tearDownFakeTimeRegistry(reg);
 });
-
-/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 describe('wrap: the options it carries to every call', () => {
   it('options.signal: aborting it ends a running call and the next ones at once', async () => {
