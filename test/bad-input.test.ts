@@ -286,6 +286,7 @@ describe('execute: options', () => {
     ['signal as a plain object', { signal: {} }, 'execute: options.signal must be an AbortSignal, got [object Object]'],
     ['signal null', { signal: null }, 'execute: options.signal must be an AbortSignal, got null'],
     ['signal as an AbortController', { signal: new AbortController() }, 'execute: options.signal must be an AbortSignal, got [object AbortController]'],
+    ['signal as an EventTarget', { signal: new EventTarget() }, 'execute: options.signal must be an AbortSignal, got [object EventTarget]'],
     ['cacheKey as a number', { cacheKey: 5 }, 'execute: options.cacheKey must be a string, got 5'],
     ['cacheKey null', { cacheKey: null }, 'execute: options.cacheKey must be a string, got null'],
     ['cacheKey as an object', { cacheKey: { id: 1 } }, 'execute: options.cacheKey must be a string, got [object Object]'],

@@ -120,6 +120,18 @@ describe('execute: what passes for a signal', () => {
     );
     expect(reg.getStats(NAME)).toBeNull();
   });
+
+  it('refuses a function, even one with the properties of a signal', async () => {
+    const signalLike = Object.assign(function signal() {}, {
+      aborted: false,
+      addEventListener: () => {},
+      removeEventListener: () => {},
+    });
+    await expect(reg.execute(NAME, ok(), { signal: signalLike as never })).rejects.toThrow(
+      /^execute: options\.signal must be an AbortSignal, got function signal/,
+    );
+    expect(reg.getStats(NAME)).toBeNull();
+  });
 });
 
 describe('execute: a timeout at the longest delay timers honour', () => {
