@@ -323,10 +323,14 @@ export class Breaker implements Tries {
     this.#deadlineQueue().add(call.watch);
   }
 
-  /** A watched call is still running at slowCallDuration: it counts as slow from now on. */
+  /**
+   * A watched call is still running at slowCallDuration: it counts as slow from now on.
+   * Only calls admitted while CLOSED are watched, and every change of state starts a new
+   * generation, so a call of the current generation means the circuit is still CLOSED.
+   */
   #onSlow(call: Call, now: number): void {
     const rates = this.#rates;
-    if (rates === null || call.generation !== this.#generation || this.#phase.kind !== CircuitState.CLOSED) return;
+    if (rates === null || call.generation !== this.#generation) return;
     rates.markSlow(now);
     if (rates.trips(this.#config)) this.#tripOpen(now, null);
   }
