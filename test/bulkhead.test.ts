@@ -257,6 +257,20 @@ describe('the waiting line', () => {
     expect(started()).toEqual(['a', 'b', 'c']);
   });
 
+  it('a limit removed and set again counts only the calls started after it, as a first limit does', async () => {
+    reg.configure(NAME, { maxConcurrent: 1, requestTimeout: Infinity });
+    reg.configure(NAME, { maxConcurrent: Infinity });
+    const { make, started } = controlled();
+    void reg.execute(NAME, make('a'));
+    void reg.execute(NAME, make('b'));
+    reg.configure(NAME, { maxConcurrent: 1 });
+    void reg.execute(NAME, make('c'));
+    expect(started()).toEqual(['a', 'b', 'c']);
+    const refused = await reg.execute(NAME, make('d'));
+    expect(refused.error).toBeInstanceOf(BulkheadRejectedError);
+    expect(started()).toEqual(['a', 'b', 'c']);
+  });
+
   it('destroy settles every waiting call with a BulkheadRejectedError', async () => {
     reg.configure(NAME, { maxConcurrent: 1, maxQueue: 2 });
     void reg.execute(NAME, hang);
