@@ -819,7 +819,8 @@ describe('execute: whatever fn throws, rejects with or is, the outcome is a resu
     ['a null-prototype object', nullProto],
     ['an object whose toString throws', badToString],
     ['undefined', undefined],
-    ['a function', () => 'I am a function'],
+    // Only an object's `message` is taken: a function is described, whatever it carries.
+    ['a function, even with a message', Object.assign(() => 'I am a function', { message: 'not taken' })],
   ];
 
   it.each([
