@@ -10,6 +10,7 @@ import {
   CircuitOpenError,
   CircuitState,
   TimeoutError,
+  type CircuitBreakerConfig,
   type CircuitBreakerRegistry,
 } from '../src/index.js';
 import { boom, controlled, deferred, fakeTimeRegistry, hang, NAME, recordEvents, SMALL_DEFAULTS, T0, tearDownFakeTimeRegistry, track } from './helpers.js';
@@ -243,23 +244,12 @@ describe('the waiting line', () => {
     expect(queued.settled).toBe(false);
   });
 
-  it('a limit set where there was none counts only the calls started after it', async () => {
-    // With no limit there is no bulkhead, so calls already running hold no slot.
-    reg.configure(NAME, { requestTimeout: Infinity });
-    const { make, started } = controlled();
-    void reg.execute(NAME, make('a'));
-    void reg.execute(NAME, make('b'));
-    reg.configure(NAME, { maxConcurrent: 1 });
-    void reg.execute(NAME, make('c'));
-    expect(started()).toEqual(['a', 'b', 'c']);
-    const refused = await reg.execute(NAME, make('d'));
-    expect(refused.error).toBeInstanceOf(BulkheadRejectedError);
-    expect(started()).toEqual(['a', 'b', 'c']);
-  });
-
-  it('a limit removed and set again counts only the calls started after it, as a first limit does', async () => {
-    reg.configure(NAME, { maxConcurrent: 1, requestTimeout: Infinity });
-    reg.configure(NAME, { maxConcurrent: Infinity });
+  // With no limit there is no bulkhead, so calls started meanwhile hold no slot.
+  it.each<[string, Array<Partial<CircuitBreakerConfig>>]>([
+    ['set where there was none', [{ requestTimeout: Infinity }]],
+    ['removed and set again', [{ maxConcurrent: 1, requestTimeout: Infinity }, { maxConcurrent: Infinity }]],
+  ])('a limit %s counts only the calls started after it', async (_label, before) => {
+    for (const config of before) reg.configure(NAME, config);
     const { make, started } = controlled();
     void reg.execute(NAME, make('a'));
     void reg.execute(NAME, make('b'));

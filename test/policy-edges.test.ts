@@ -140,26 +140,18 @@ describe('the bulkhead\'s refusal', () => {
     expect(await refusal()).toBe(first);
   });
 
-  it('reports the new maxConcurrent after a configure that changes only it', async () => {
+  it.each([
+    ['maxConcurrent', { maxConcurrent: 2 }, 'Bulkhead of "svc" is full: 2 calls running and 0 waiting'],
+    ['maxQueue', { maxQueue: 1 }, 'Bulkhead of "svc" is full: 1 calls running and 1 waiting'],
+  ])('reports the new %s after a configure that changes only it', async (_label, change, message) => {
     reg.configure(NAME, { maxConcurrent: 1, cacheFallback: false });
     fill(1);
     expect(await refusal()).toMatchObject({ maxConcurrent: 1, maxQueue: 0 });
-    reg.configure(NAME, { maxConcurrent: 2 });
+    reg.configure(NAME, change);
     fill(1);
     const error = await refusal();
-    expect(error).toMatchObject({ maxConcurrent: 2, maxQueue: 0 });
-    expect(error.message).toBe('Bulkhead of "svc" is full: 2 calls running and 0 waiting');
-  });
-
-  it('reports the new maxQueue after a configure that changes only it', async () => {
-    reg.configure(NAME, { maxConcurrent: 1, cacheFallback: false });
-    fill(1);
-    expect(await refusal()).toMatchObject({ maxConcurrent: 1, maxQueue: 0 });
-    reg.configure(NAME, { maxQueue: 1 });
-    fill(1);
-    const error = await refusal();
-    expect(error).toMatchObject({ maxConcurrent: 1, maxQueue: 1 });
-    expect(error.message).toBe('Bulkhead of "svc" is full: 1 calls running and 1 waiting');
+    expect(error).toMatchObject({ maxConcurrent: 1, maxQueue: 0, ...change });
+    expect(error.message).toBe(message);
   });
 });
 

@@ -95,22 +95,16 @@ describe('which values a retry setting takes', () => {
     );
   });
 
-  it('takes a maxDelay equal to minDelay: every retry waits that long', async () => {
+  it.each([
+    ['a maxDelay equal to minDelay: every retry waits that long', { minDelay: 500, maxDelay: 500 }, 500],
+    ['a factor of 1: the delays do not grow', { minDelay: 200, factor: 1 }, 200],
+  ])('takes %s', async (_label, delaySettings, delay) => {
     const delays: number[] = [];
-    reg.on('request:retry', (_name, _attempt, _error, delay) => delays.push(delay));
-    const pending = reg.execute(NAME, boom, { retry: { attempts: 3, minDelay: 500, maxDelay: 500, jitter: false } });
-    await vi.advanceTimersByTimeAsync(1_000);
+    reg.on('request:retry', (_name, _attempt, _error, waited) => delays.push(waited));
+    const pending = reg.execute(NAME, boom, { retry: { attempts: 3, jitter: false, ...delaySettings } });
+    await vi.advanceTimersByTimeAsync(2 * delay);
     await expect(pending).resolves.toMatchObject({ success: false, attempts: 3 });
-    expect(delays).toEqual([500, 500]);
-  });
-
-  it('takes a factor of 1: the delays do not grow', async () => {
-    const delays: number[] = [];
-    reg.on('request:retry', (_name, _attempt, _error, delay) => delays.push(delay));
-    const pending = reg.execute(NAME, boom, { retry: { attempts: 3, minDelay: 200, factor: 1, jitter: false } });
-    await vi.advanceTimersByTimeAsync(400);
-    await expect(pending).resolves.toMatchObject({ success: false, attempts: 3 });
-    expect(delays).toEqual([200, 200]);
+    expect(delays).toEqual([delay, delay]);
   });
 });
 
