@@ -329,6 +329,20 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
     await until('A connected again', () => a.sharing.connected, 10_000, 20);
   });
 
+  it('this process stalled past the deadline while Redis answered: the reply counts, no timeout is reported', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = [await local(prefix, { commandTimeout: 50 }), await local(prefix)];
+    a.reg.openCircuit('svc'); // the write is on the socket now
+    // A synchronous task of 300 ms (the thread sleeps): the reply arrives meanwhile and the
+    // deadline's timer is due before the reply is read.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    // B hears of it through Redis: by then the deadline's timer has had its turn.
+    await until('B open', () => b.reg.getState('svc') === CircuitState.OPEN, 5_000, 5);
+    expect(a.errors).toEqual([]);
+    expect(a.sharing.connected).toBe(true);
+    expect(await admin.get(`${prefix}{svc}:state`)).toContain('"OPEN"');
+  });
+
   it('checks its arguments', () => {
     const redis = connect(server.port);
     redis.on('error', () => {});

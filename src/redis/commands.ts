@@ -62,11 +62,6 @@ export class RedisCommands {
     evenIfClosed = false,
   ): Promise<unknown> {
     if ((this.#host.closed() && !evenIfClosed) || this.#redis.status !== 'ready') return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeout} ms`)), this.#timeout);
-      timer.unref?.();
-    });
     const call = async (): Promise<unknown> => {
       try {
         return await this.#redis.evalsha(script.sha, keys.length, ...keys, ...args);
@@ -75,10 +70,8 @@ export class RedisCommands {
         return await this.#redis.eval(script.lua, keys.length, ...keys, ...args);
       }
     };
-    const pending = call();
-    pending.catch(() => {}); // a late failure after the deadline is already reported
     try {
-      const reply = await Promise.race([pending, deadline]);
+      const reply = await this.timed(call());
       if (this.#failing) {
         this.#failing = false;
         this.#host.recovered();
@@ -90,25 +83,33 @@ export class RedisCommands {
         this.#host.report(operation, name, error);
       }
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  /** A promise with the command deadline. */
+  /**
+   * A promise with the command deadline. A late failure, after the deadline, is not
+   * reported again: the deadline was.
+   */
   async timed<T>(promise: Promise<T>): Promise<T> {
     promise.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let grace: ReturnType<typeof setImmediate> | undefined;
     try {
       return await Promise.race([
         promise,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeout} ms`)), this.#timeout);
+          timer = setTimeout(() => {
+            // After a stall of this process (a long synchronous task, a GC pause) the timer
+            // fires before the reply already waiting on the socket is read: let one turn
+            // of I/O read it, so that only a Redis really too slow counts as one.
+            grace = setImmediate(() => reject(new Error(`no answer within ${this.#timeout} ms`)));
+          }, this.#timeout);
           timer.unref?.();
         }),
       ]);
     } finally {
       clearTimeout(timer);
+      if (grace !== undefined) clearImmediate(grace);
     }
   }
 
