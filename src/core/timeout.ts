@@ -59,7 +59,7 @@ function timersFaked(): boolean {
  */
 export class TimerArming {
   #waiting: Armable[] = [];
-  #immediate: ReturnType<typeof setImmediate> | null = null;
+  #immediate: ReturnType<typeof setImmediate> | undefined;
 
   /** Asks for `queue.arm()` to be called on the next loop turn (under fake timers: now). */
   request(queue: Armable): void {
@@ -68,20 +68,18 @@ export class TimerArming {
       return;
     }
     this.#waiting.push(queue);
-    if (this.#immediate === null) {
-      this.#immediate = setImmediate(this.#run);
-    }
+    this.#immediate ??= setImmediate(this.#run);
   }
 
   /** Drops every pending request (the queues are being thrown away). */
   cancel(): void {
-    if (this.#immediate !== null) clearImmediate(this.#immediate);
-    this.#immediate = null;
+    clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     this.#waiting = [];
   }
 
   #run = (): void => {
-    this.#immediate = null;
+    this.#immediate = undefined;
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const queue of waiting) queue.arm();
@@ -98,7 +96,7 @@ export class DeadlineQueue<E extends Deadline> {
   #head = 0;
   /** Entries not yet done. */
   #live = 0;
-  #timer: Handle | null = null;
+  #timer: Handle | undefined;
   #armRequested = false;
   /** Set by clear(): the owner is gone and nothing may arm a timer again. */
   #disposed = false;
@@ -129,13 +127,13 @@ export class DeadlineQueue<E extends Deadline> {
       }
       items.splice(lo, 0, entry);
       // An earlier deadline than the armed one: re-arm on the next turn.
-      if (lo === this.#head && this.#timer !== null) {
+      if (lo === this.#head) {
         clearTimeout(this.#timer);
-        this.#timer = null;
+        this.#timer = undefined;
       }
     }
     this.#live++;
-    if (this.#timer === null && !this.#armRequested) {
+    if (this.#timer === undefined && !this.#armRequested) {
       this.#armRequested = true;
       this.#arming.request(this);
     }
@@ -165,7 +163,7 @@ export class DeadlineQueue<E extends Deadline> {
     // A long call at the head can hold many settled ones behind it: compact now and then.
     const dead = items.length - head - this.#live;
     if (dead > 64 && dead > this.#live) {
-      this.#items = items.filter((e, i) => i >= head && !e.done);
+      this.#items = items.filter((e) => !e.done); // those before the head are all done
       this.#head = 0;
     }
   }
@@ -173,12 +171,7 @@ export class DeadlineQueue<E extends Deadline> {
   /** Called by {@link TimerArming}: starts the timer for the earliest deadline. */
   arm(): void {
     this.#armRequested = false;
-    if (this.#live === 0) {
-      // Every call of the last turn has settled: let go of the array's spare capacity.
-      if (this.#items.length === 0) this.#items = [];
-      return;
-    }
-    if (this.#timer !== null) return;
+    if (this.#live === 0 || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, this.#items[this.#head]!.deadline - this.#now()));
   }
 
@@ -196,14 +189,12 @@ export class DeadlineQueue<E extends Deadline> {
     else this.#items = [];
     this.#head = 0;
     this.#live = 0;
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #fire(): void {
-    this.#timer = null;
+    this.#timer = undefined;
     const now = this.#now();
     // While calls run, the head entry is always a running one (settle keeps it so).
     while (this.#live > 0 && !this.#disposed) {
