@@ -48,6 +48,9 @@ type Phase =
       rejection: CircuitOpenError | null;
     };
 
+/** The slots and waiting line of an executor's calls. */
+type CallBulkhead = Bulkhead<Call, (signal?: AbortSignal) => unknown>;
+
 const CLOSED_PHASE: Phase = Object.freeze({ kind: CircuitState.CLOSED });
 
 // What ending a call's slow watch found (shared, so ending one allocates nothing).
@@ -108,12 +111,12 @@ export class Breaker implements Tries {
   #phase: Phase = CLOSED_PHASE;
   #generation = 0;
   /** Moves OPEN to HALF_OPEN on time; only armed while OPEN on its own timer. */
-  #reopenTimer: ReturnType<typeof setTimeout> | null = null;
+  #reopenTimer: ReturnType<typeof setTimeout> | undefined;
 
   #counters = new Counters();
 
   /** The bulkhead; null while `maxConcurrent` is Infinity. */
-  #bulkhead: Bulkhead<Call, (signal?: AbortSignal) => unknown> | null = null;
+  #bulkhead: CallBulkhead | null = null;
   /** Set while waiting calls are being started, so that a start within a start only queues. */
   #draining = false;
   #retryBudget: RetryBudget | null = null;
@@ -180,7 +183,7 @@ export class Breaker implements Tries {
     }
     const timeout = callTimeout === undefined ? this.#config.requestTimeout : callTimeout;
     const call = new Call(this.#generation, now, timeout === Infinity ? 0 : timeout, phase.kind, cacheKey);
-    if (gate !== null) call.gate = gate;
+    call.gate = gate;
     if (callerSignal?.aborted) return Promise.resolve(this.#abandon(call, callerSignal.reason, false));
     if (this.#bulkhead !== null && !this.#enter(call)) return this.#queue(call, fn, callerSignal, now);
 
@@ -549,10 +552,10 @@ export class Breaker implements Tries {
   }
 
   #onReopenTimer(): void {
-    this.#reopenTimer = null;
-    const phase = this.#phase;
-    // A timer may fire a hair before the clock agrees; its time has come all the same.
-    if (phase.kind === CircuitState.OPEN && phase.until !== null) this.#refresh(Math.max(this.#now(), phase.until));
+    this.#reopenTimer = undefined;
+    // Its time has come, even when the timer fires a hair before the clock agrees: the
+    // half-open period starts at the open period's `until` whatever the clock says.
+    this.#refresh(Infinity);
   }
 
   /** Every transition: leaves the old state, starts a generation, announces the new one. */
@@ -589,15 +592,13 @@ export class Breaker implements Tries {
   /** The timer that half-opens the circuit at `until`; it never keeps the process alive. */
   #armReopen(until: number, at: number): void {
     const timer = setTimeout(() => this.#onReopenTimer(), Math.max(0, until - at));
-    if (typeof timer === 'object') timer.unref?.();
+    timer.unref?.(); // absent where timers are numbers
     this.#reopenTimer = timer;
   }
 
   #clearReopenTimer(): void {
-    if (this.#reopenTimer !== null) {
-      clearTimeout(this.#reopenTimer);
-      this.#reopenTimer = null;
-    }
+    clearTimeout(this.#reopenTimer);
+    this.#reopenTimer = undefined;
   }
 
   #snapshot(): CircuitBreakerStats {
@@ -645,7 +646,7 @@ export class Breaker implements Tries {
     bulkhead.resize(config.maxConcurrent, config.maxQueue);
     // More room: waiting calls start now. With no limit left, none waits, and the calls
     // that still hold a slot hand it back to a bulkhead nobody asks any more.
-    this.#drain();
+    this.#drain(bulkhead);
     if (config.maxConcurrent === Infinity) this.#bulkhead = null;
   }
 
@@ -662,7 +663,9 @@ export class Breaker implements Tries {
     const slot = call.slot!;
     call.slot = null;
     slot.leave();
-    if (slot === this.#bulkhead) this.#drain();
+    // A slot of a bulkhead since removed has nobody waiting behind it.
+    const bulkhead = this.#bulkhead;
+    if (slot === bulkhead) this.#drain(bulkhead);
   }
 
   /**
@@ -697,9 +700,8 @@ export class Breaker implements Tries {
   }
 
   /** Starts waiting calls while slots are free, first come first. */
-  #drain(): void {
-    const bulkhead = this.#bulkhead;
-    if (bulkhead === null || this.#draining) return;
+  #drain(bulkhead: CallBulkhead): void {
+    if (this.#draining) return;
     this.#draining = true;
     try {
       for (let next = bulkhead.next(); next !== null; next = bulkhead.next()) this.#start(next[0], next[1]);
@@ -766,7 +768,7 @@ export class Breaker implements Tries {
   /** On destroy: calls still waiting get a rejection, since no slot will ever free for them. */
   #dismissWaiting(): void {
     const bulkhead = this.#bulkhead;
-    if (bulkhead === null || bulkhead.waiting === 0) return;
+    if (bulkhead === null) return;
     const error = new BulkheadRejectedError(
       this.name,
       this.#config.maxConcurrent,

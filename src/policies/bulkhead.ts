@@ -73,11 +73,6 @@ export class Bulkhead<E, F> {
     return this.#waiting.delete(entry);
   }
 
-  /** Calls waiting. */
-  get waiting(): number {
-    return this.#waiting.size;
-  }
-
   /** The first waiting call, taken out of the line, if a slot is free for it; else null. */
   next(): [E, F] | null {
     if (this.running >= this.#limit || this.#waiting.size === 0) return null;
