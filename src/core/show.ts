@@ -4,7 +4,6 @@ export function show(value: unknown): string {
   try {
     if (typeof value === 'string') return JSON.stringify(value);
     if (typeof value === 'bigint') return `${value}n`;
-    if (typeof value === 'symbol') return value.toString();
     if (value === null || typeof value !== 'object') return String(value);
     if (Array.isArray(value)) return 'an array';
     return Object.prototype.toString.call(value);
