@@ -443,7 +443,7 @@ export class Breaker implements Tries {
    * breaker's own TimeoutError, which no predicate is asked about.
    */
   #settle(call: Call, ok: boolean, payload: unknown, now = this.#now(), timedOut = false): ExecutionResult<unknown> {
-    const time = now > call.start ? now - call.start : 0;
+    const time = Math.max(0, now - call.start); // a registry clock may step back
     if (call.gate !== null) call.releaseGate();
     const judge = this.#config.isResultFailure;
     if (ok && (judge === undefined || !isBadResult(judge, payload))) {
@@ -504,6 +504,8 @@ export class Breaker implements Tries {
   /**
    * A healthy answer (a success, or a failure `isFailure` does not count) of a call that
    * settled. Checked after the call's event: a listener may have moved the circuit on.
+   * A call of the current generation that is not a probe was admitted while CLOSED, and
+   * the circuit is CLOSED still: every change of state starts a new generation.
    */
   #healthy(call: Call, now: number): void {
     const phase = this.#phase;
@@ -513,7 +515,7 @@ export class Breaker implements Tries {
         if (++phase.successes >= this.#config.successThreshold) this.#transition(CLOSED_PHASE, now);
         return;
       }
-      if (this.#rates !== null && phase.kind === CircuitState.CLOSED) {
+      if (this.#rates !== null) {
         if (this.#rate(call, false, now)) this.#tripOpen(now, null);
         return;
       }
@@ -524,7 +526,7 @@ export class Breaker implements Tries {
   /** The caller gave up on the call: a failed request, but not the service's failure. */
   #abandon(call: Call, reason: unknown, ran: boolean): ExecutionResult<unknown> {
     const now = this.#now();
-    const time = ran && now > call.start ? now - call.start : 0;
+    const time = ran ? Math.max(0, now - call.start) : 0;
     if (call.gate !== null) call.releaseGate();
     if (call.watch !== null) this.#endWatch(call.watch, now);
     this.#counters.abandoned(time, ran);
@@ -609,20 +611,20 @@ export class Breaker implements Tries {
 
   // ---- composition: retry bookkeeping and the bulkhead (src/policies/) ----
 
-  /** Counts a first try (`retry` false), or asks the retry budget for one more retry. */
   /** Whether a failed result counted against the circuit: not one `isFailure` waved through. */
   counted(result: ExecutionResult<unknown>): boolean {
     return !result.success && !wasIgnored(result);
   }
 
-  budget(retry: boolean): boolean {
-    const budget = (this.#retryBudget ??= new RetryBudget());
+  /** Counts the first try of a call that may be retried, for the retry budget. */
+  firstTry(): void {
+    (this.#retryBudget ??= new RetryBudget()).first(this.#now(), this.#config.failureWindow);
+  }
+
+  /** Asks the retry budget for one more retry, and counts it if granted. */
+  mayRetry(): boolean {
     const { failureWindow, retryBudget } = this.#config;
-    if (!retry) {
-      budget.first(this.#now(), failureWindow);
-      return true;
-    }
-    return budget.tryRetry(this.#now(), failureWindow, retryBudget);
+    return (this.#retryBudget ??= new RetryBudget()).tryRetry(this.#now(), failureWindow, retryBudget);
   }
 
   /** A retry is about to be made. */

@@ -86,8 +86,10 @@ export interface Tries {
   ): Promise<ExecutionResult<unknown>>;
   /** Whether a failed result counted against the circuit (false for one `isFailure` ignored). */
   counted(result: ExecutionResult<unknown>): boolean;
-  /** Counts the first try of a retried call, or asks the budget for a retry (counting it). */
-  budget(retry: boolean): boolean;
+  /** Counts the first try of a call that may be retried. */
+  firstTry(): void;
+  /** Whether the retry budget allows one more retry (counting it if so). */
+  mayRetry(): boolean;
   /** Counts a retry and emits `request:retry`. */
   retried(attempt: number, error: Error, delayMs: number): void;
 }
@@ -131,7 +133,7 @@ export function retrying(
   plan: RetryPlan,
   timeout?: number,
 ): Promise<ExecutionResult<unknown>> {
-  breaker.budget(false);
+  breaker.firstTry();
   // Most first tries succeed: they cost one `then`, not an async loop.
   return breaker.execute(fn, cacheKey, signal, timeout).then((first) =>
     first.success || first.rejected ? first : retryAfter(breaker, fn, cacheKey, signal, plan, first, timeout),
@@ -157,7 +159,7 @@ async function retryAfter(
       attempt >= plan.attempts ||
       signal?.aborted === true ||
       !worthRetrying(breaker, plan, result) ||
-      !breaker.budget(true)
+      !breaker.mayRetry()
     ) {
       return result;
     }
