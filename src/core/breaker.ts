@@ -365,7 +365,8 @@ export class Breaker implements Tries {
     // V8 inlines it into execute() (through the helpers, a cached answer cost 1.3x as much).
     this.#counters.rejected++;
     this.#events.emit('request:rejected', this.name);
-    if (this.#config.cacheFallback && cacheKey !== null && this.#cache !== null) {
+    // No cache exists while cacheFallback is off: turning it off drops the one there was.
+    if (cacheKey !== null && this.#cache !== null) {
       const cached = this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
       if (cached !== MISS) {
         this.#events.emit('fallback:used', this.name);
@@ -399,7 +400,7 @@ export class Breaker implements Tries {
   #refuse(cacheKey: string | null | undefined, now: number): unknown {
     this.#counters.rejected++;
     this.#events.emit('request:rejected', this.name);
-    if (!this.#config.cacheFallback || cacheKey === null || this.#cache === null) return MISS;
+    if (cacheKey === null || this.#cache === null) return MISS;
     const cached = this.#cache.lookup(cacheKey, now, this.#config.fallbackMaxAge);
     if (cached !== MISS) this.#events.emit('fallback:used', this.name);
     return cached;

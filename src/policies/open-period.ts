@@ -20,10 +20,9 @@ export function openPeriod(
   random: () => number = Math.random,
 ): number {
   // Whole ms even for a fractional resetTimeout: nextAttemptTime, a Date, has no fractions.
-  let period = Math.round(config.resetTimeout);
-  if (reopenings > 0 && config.resetTimeoutMultiplier !== 1) {
-    period = Math.min(Math.round(period * config.resetTimeoutMultiplier ** reopenings), periodCap(config));
-  }
+  // The cap is never below resetTimeout, so the first period (multiplier ** 0) is kept whole.
+  const base = Math.round(config.resetTimeout);
+  const period = Math.min(Math.round(base * config.resetTimeoutMultiplier ** reopenings), periodCap(config));
   const jitter = config.resetTimeoutJitter;
   return jitter === 0 ? period : period - Math.floor(period * jitter * random());
 }
