@@ -233,6 +233,17 @@ describe('the waiting line', () => {
     expect(started()).toHaveLength(5);
   });
 
+  it('calls holding a slot when the limit is removed settle with their own results', async () => {
+    reg.configure(NAME, { maxConcurrent: 1, requestTimeout: Infinity });
+    const { calls, make } = controlled();
+    const running = track(reg.execute(NAME, make('a')));
+    reg.configure(NAME, { maxConcurrent: Infinity });
+    calls[0]!.d.resolve('done');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(running.result).toMatchObject({ success: true, data: 'done' });
+    expect(reg.getStats(NAME)).toMatchObject({ successfulRequests: 1, failedRequests: 0 });
+  });
+
   it('a lower maxConcurrent cuts no running call: new calls wait until enough have finished', async () => {
     reg.configure(NAME, { maxConcurrent: 2, maxQueue: 1, requestTimeout: Infinity });
     const { make, started } = controlled();
