@@ -109,7 +109,7 @@ export class RedisCommands {
       ]);
     } finally {
       clearTimeout(timer);
-      if (grace !== undefined) clearImmediate(grace);
+      clearImmediate(grace);
     }
   }
 
