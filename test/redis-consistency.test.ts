@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitState, createRegistry, type CircuitBreakerConfig, type CircuitBreakerRegistry } from '../src/index.js';
 import { shareCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { until } from './fleet.js';
-import { CONFIG, Replicas, connect, synced, type Local } from './redis-local.js';
+import { CONFIG, Replicas, connect, connectAdmin, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer, type TcpProxy } from './redis-server.js';
 
 const available = redisServerAvailable();
@@ -35,7 +35,7 @@ describe.skipIf(!available)('the fleet state against partitions, skewed clocks, 
 
   beforeAll(async () => {
     server = await startRedisServer();
-    admin = connect(server.port);
+    admin = connectAdmin(server.port);
     admin.on('error', () => {});
   }, 30_000);
 

@@ -27,6 +27,15 @@ export function connect(port: number): Redis {
   });
 }
 
+/**
+ * The test's own connection, to read and set Redis behind the replicas' backs. After a
+ * restart its commands wait for the reconnection instead of failing: a test reads Redis
+ * again as soon as the replicas have, and its connection may come back a moment later.
+ */
+export function connectAdmin(port: number): Redis {
+  return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null, connectTimeout: 1_000, retryStrategy: () => 50 });
+}
+
 /** A replica in the test process: its own connection, registry and sharing, and the errors it reported. */
 export interface Local<R = Redis> {
   redis: R;

@@ -14,7 +14,7 @@ import * as circuitBreaker from '../src/index.js';
 import { CircuitState, createRegistry, type CircuitBreakerRegistry } from '../src/index.js';
 import { CircuitSharingError, shareCircuitState, type ShareCircuitStateOptions } from '../src/redis/share.js';
 import { startFakeService, startReplica, until, type FakeService, type Replica } from './fleet.js';
-import { CONFIG, Replicas, connect, synced, type Local } from './redis-local.js';
+import { CONFIG, Replicas, connect, connectAdmin, synced, type Local } from './redis-local.js';
 import { redisServerAvailable, startRedisServer, startTcpProxy, type RedisServer } from './redis-server.js';
 
 const available = redisServerAvailable();
@@ -48,7 +48,7 @@ describe.skipIf(!available)('in one process: two registries as two replicas', ()
 
   beforeAll(async () => {
     server = await startRedisServer();
-    admin = connect(server.port);
+    admin = connectAdmin(server.port);
     admin.on('error', () => {});
   }, 30_000);
 
